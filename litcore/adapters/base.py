@@ -1,0 +1,134 @@
+"""The adapter interface: attach to a copy, reset, count, save and load.
+
+Adapters always work on a *copy* of the task's adaptable module: the base
+model keeps producing its own predictions and the adapted copy only offers
+revisions (the LIT protocol), and resetting never has to undo anything in the
+base model.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any, Iterable
+
+import torch
+from torch import nn
+
+
+class AdapterError(ValueError):
+    """Bad targets, a state dict of another shape, or use before `attach`."""
+
+
+def matching_modules(module: nn.Module, patterns: str | Iterable[str]) -> list[str]:
+    """Names of sub-modules whose full dotted name matches one of the regexes."""
+    pats = [patterns] if isinstance(patterns, str) else list(patterns)
+    compiled = [re.compile(p) for p in pats]
+    return [name for name, _ in module.named_modules() if name and any(c.fullmatch(name) for c in compiled)]
+
+
+class Adapter(ABC):
+    """Trainable parameters attached to a copy of a module."""
+
+    name: str = "adapter"
+
+    def __init__(self) -> None:
+        self.module: nn.Module | None = None
+        self.updates = 0
+        self._initial: dict[str, torch.Tensor] = {}
+
+    # -- lifecycle -------------------------------------------------------
+    def attach(self, module: nn.Module, targets: str | list[str] | None = None) -> nn.Module:
+        """Copy `module`, make the targeted parts trainable, remember the initial state."""
+        copied = copy.deepcopy(module)
+        for p in copied.parameters():
+            p.requires_grad_(False)
+        self.module = self._prepare(copied, targets)
+        if self.num_parameters() == 0:
+            raise AdapterError(f"{self.name}: targets {targets!r} made no parameter trainable")
+        self._initial = {k: v.detach().clone() for k, v in self.state_dict().items()}
+        self.updates = 0
+        return self.module
+
+    @abstractmethod
+    def _prepare(self, module: nn.Module, targets: str | list[str] | None) -> nn.Module:
+        """Make the targeted parts of `module` trainable (in place) and return it."""
+
+    def reset(self) -> None:
+        """Back to the state right after `attach` (same initial weights every episode)."""
+        if self.module is not None:
+            self.load_state_dict(self._initial)
+        self.updates = 0
+
+    @property
+    def trained(self) -> bool:
+        """True once the adapter has been updated since the last reset."""
+        return self.updates > 0
+
+    # -- parameters ------------------------------------------------------
+    def _require(self) -> nn.Module:
+        if self.module is None:
+            raise AdapterError(f"{self.name}: call attach() first")
+        return self.module
+
+    def trainable_parameters(self) -> list[nn.Parameter]:
+        return [p for p in self._require().parameters() if p.requires_grad]
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.trainable_parameters())
+
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        """Only the adapter's own (trainable) tensors, keyed by parameter name."""
+        return {n: p.detach() for n, p in self._require().named_parameters() if p.requires_grad}
+
+    def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
+        params = {n: p for n, p in self._require().named_parameters() if p.requires_grad}
+        if set(state) != set(params):
+            missing = sorted(set(params) - set(state))[:3]
+            extra = sorted(set(state) - set(params))[:3]
+            raise AdapterError(f"{self.name}: state dict does not match (missing {missing}, unexpected {extra})")
+        with torch.no_grad():
+            for n, p in params.items():
+                if state[n].shape != p.shape:
+                    raise AdapterError(f"{self.name}: {n} has shape {tuple(state[n].shape)}, expected {tuple(p.shape)}")
+                p.copy_(state[n])
+
+    def save(self, path: str | Path) -> None:
+        torch.save({"adapter": self.name, "state": self.state_dict()}, Path(path))
+
+    def load(self, path: str | Path) -> None:
+        blob = torch.load(Path(path), map_location="cpu", weights_only=True)
+        if blob.get("adapter") != self.name:
+            raise AdapterError(f"{path}: holds a {blob.get('adapter')!r} adapter, not {self.name!r}")
+        self.load_state_dict(blob["state"])
+
+    def describe(self) -> dict[str, Any]:
+        return {"name": self.name, "parameters": self.num_parameters() if self.module is not None else 0}
+
+
+class NoAdapter(Adapter):
+    """The baseline: nothing is trainable and no revision is ever offered."""
+
+    name = "none"
+
+    def attach(self, module: nn.Module, targets: str | list[str] | None = None) -> None:  # type: ignore[override]
+        self.module = None
+        return None
+
+    def _prepare(self, module: nn.Module, targets: str | list[str] | None) -> nn.Module:
+        return module
+
+    def reset(self) -> None:
+        self.updates = 0
+
+    @property
+    def trained(self) -> bool:
+        return False
+
+    def num_parameters(self) -> int:
+        return 0
+
+    def describe(self) -> dict[str, Any]:
+        return {"name": self.name, "parameters": 0}

@@ -1,0 +1,50 @@
+"""LoRA through peft's low-level API, on any torch module.
+
+peft's ``inject_adapter_in_model`` works on plain ``nn.Module`` trees (SAM2's
+decoder, open_clip's vision tower) without a transformers model around them,
+and keeps the base layers' biases (W x + b + s * B A x), which the paper's
+W = W0 + BA formulation implies.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from torch import nn
+
+from litcore.adapters.base import Adapter, AdapterError, matching_modules
+
+
+class LoraAdapter(Adapter):
+    """Low-rank adapters on the modules whose names match `targets`."""
+
+    name = "lora"
+
+    def __init__(self, rank: int = 4, alpha: float = 4.0, dropout: float = 0.1) -> None:
+        super().__init__()
+        if rank < 1:
+            raise AdapterError(f"lora: rank must be >= 1, got {rank}")
+        self.rank, self.alpha, self.dropout = int(rank), float(alpha), float(dropout)
+
+    def _prepare(self, module: nn.Module, targets: str | list[str] | None) -> nn.Module:
+        from peft import LoraConfig, inject_adapter_in_model
+
+        if targets is None:
+            raise AdapterError("lora: the task gave no default targets; pass --adapter-targets")
+        names = matching_modules(module, targets)
+        linear = [n for n in names if isinstance(dict(module.named_modules())[n], nn.Linear)]
+        if not linear:
+            raise AdapterError(f"lora: no nn.Linear of {type(module).__name__} matches {targets!r}")
+        config = LoraConfig(r=self.rank, lora_alpha=self.alpha, lora_dropout=self.dropout,
+                            target_modules=linear, bias="none")
+        # exact names, so a pattern can never leak to same-named layers elsewhere
+        config.target_modules = set(linear)
+        model = inject_adapter_in_model(config, module)
+        for n, p in model.named_parameters():
+            p.requires_grad_("lora_" in n)
+        self.targets = linear
+        return model
+
+    def describe(self) -> dict[str, Any]:
+        return {**super().describe(), "rank": self.rank, "alpha": self.alpha,
+                "dropout": self.dropout, "targets": getattr(self, "targets", [])}

@@ -1,0 +1,23 @@
+"""Built-in adapters and update policies, registered through the public hooks."""
+
+from __future__ import annotations
+
+from litcore import policy
+from litcore.adapters import FullFineTune, LoraAdapter, NoAdapter
+from litcore.hookspecs import hookimpl
+
+
+@hookimpl
+def litcore_register_adapters(register):
+    register("none", NoAdapter, description="no adaptation (baseline)")
+    register("lora", LoraAdapter, description="peft LoRA (rank 4, alpha 4, dropout 0.1) on the task's targets")
+    register("full", FullFineTune, description="full fine-tuning of the targeted modules (LIT-FT)")
+
+
+@hookimpl
+def litcore_register_policies(register):
+    register("every", policy.every_correction,
+             description="train on each user correction (paper: LIT): AdamW 1e-4, <=40 steps, early stop")
+    register("first", policy.first_correction,
+             description="train only on the first correction (paper ablation: no continual learning)")
+    register("replay", policy.replay, description="each correction plus the last k corrections (replay=k)")

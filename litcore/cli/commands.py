@@ -1,0 +1,134 @@
+"""Core sub-commands: `lit plugins`, `lit run`, `lit compare`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from litcore.experiment import METHODS, Experiment, ExperimentSpec, IncompatibleComponentsError, run_to_dir
+from litcore.plugins import PluginLoadError, build_registry, get_plugin_manager, plugin_infos
+from litcore.registry import RegistrationError, UnknownComponentError
+
+USER_ERRORS: tuple[type[BaseException], ...] = (
+    UnknownComponentError, RegistrationError, PluginLoadError, IncompatibleComponentsError,
+    FileNotFoundError, NotADirectoryError, KeyError, ValueError,
+)
+
+
+def parse_options(pairs: list[str] | None) -> dict[str, Any]:
+    """`key=value` pairs; values parsed as JSON when they can be (numbers, booleans, lists)."""
+    out: dict[str, Any] = {}
+    for pair in pairs or []:
+        if "=" not in pair:
+            raise ValueError(f"option {pair!r} is not of the form key=value")
+        key, raw = pair.split("=", 1)
+        try:
+            out[key.strip()] = json.loads(raw)
+        except json.JSONDecodeError:
+            out[key.strip()] = raw
+    return out
+
+
+def add_core_commands(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("plugins", help="list installed plugins and what each registered")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_plugins)
+
+    p = sub.add_parser("run", help="run one model x dataset x method with a simulated user")
+    add_run_arguments(p)
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("compare", help="compare two or more runs: corrections per group, totals, reduction")
+    p.add_argument("runs", nargs="+", help="run directories; the first is the reference")
+    p.add_argument("--csv", help="also write the per-group table to this CSV file")
+    p.set_defaults(func=cmd_compare)
+
+
+def add_run_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", required=True, help="registered model name (see `lit plugins`)")
+    p.add_argument("--dataset", required=True, help="registered dataset name")
+    p.add_argument("--root", help="dataset root folder (passed to the dataset as root=)")
+    p.add_argument("--method", choices=sorted(METHODS), help="shortcut for --adapter/--policy pairs of the paper")
+    p.add_argument("--adapter", default="none")
+    p.add_argument("--policy", default="every")
+    p.add_argument("--oracle", help="defaults to the model's oracle")
+    p.add_argument("--tau", type=float, help="acceptance IoU/score threshold of the oracle (default 0.5)")
+    for kind in ("model", "dataset", "oracle", "adapter", "policy"):
+        p.add_argument(f"--{kind}-opt", action="append", metavar="KEY=VALUE", help=f"option for the {kind}")
+    p.add_argument("--adapter-targets", help="regex of module names to adapt (default: the model's choice)")
+    p.add_argument("--videos", "--groups", dest="groups", help="comma-separated videos (groups) to run")
+    p.add_argument("--objects", help="comma-separated object ids or video/id pairs")
+    p.add_argument("--max-corrections", type=int, help="user-correction budget per episode")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", required=True, help="run directory to write")
+    p.add_argument("--keep-going", action="store_true", help="record failing episodes and continue")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def spec_from_args(args: argparse.Namespace) -> ExperimentSpec:
+    dataset_options = parse_options(args.dataset_opt)
+    if args.root:
+        dataset_options["root"] = args.root
+    oracle_options = parse_options(args.oracle_opt)
+    if args.tau is not None:
+        oracle_options["tau"] = args.tau
+    return ExperimentSpec(
+        model=args.model, dataset=args.dataset, method=args.method, adapter=args.adapter, policy=args.policy,
+        oracle=args.oracle, model_options=parse_options(args.model_opt), dataset_options=dataset_options,
+        oracle_options=oracle_options, adapter_options=parse_options(args.adapter_opt),
+        policy_options=parse_options(args.policy_opt), adapter_targets=args.adapter_targets,
+        groups=args.groups.split(",") if args.groups else None,
+        objects=args.objects.split(",") if args.objects else None,
+        max_corrections=args.max_corrections, seed=args.seed)
+
+
+def cmd_plugins(args: argparse.Namespace) -> int:
+    pm = get_plugin_manager()
+    infos = plugin_infos(pm, build_registry(pm))
+    if args.json:
+        print(json.dumps([i.__dict__ for i in infos], indent=2))
+        return 0
+    for info in infos:
+        print(f"{info.name} {info.version or ''}".rstrip())
+        for kind, names in sorted(info.registered.items()):
+            print(f"  {kind}s: {', '.join(sorted(names))}")
+        if not info.registered:
+            print(f"  hooks: {', '.join(info.hooks)}")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from litcore.cli.progress import Progress
+
+    exp = Experiment(spec_from_args(args))
+    progress = Progress(disable=args.quiet)
+    try:
+        summary = run_to_dir(exp, args.out, keep_going=args.keep_going, on_record=progress.update)
+    finally:
+        progress.close()
+    t = summary["totals"]
+    print(f"{t['episodes']} episodes, {t['groups']} groups: {t['user_corrections']} user corrections "
+          f"({t['clicks']} clicks, {t['mask_corrections']} masks), {t['auto_corrections']} automatic; "
+          f"J={_f(t['J'])}; results in {args.out}")
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from litcore.compare import compare_runs, format_table, write_csv
+
+    table = compare_runs([Path(r) for r in args.runs])
+    print(format_table(table))
+    if args.csv:
+        write_csv(table, args.csv)
+    return 0
+
+
+def _f(x: Any) -> str:
+    return "n/a" if x is None else f"{x:.3f}"
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(0)

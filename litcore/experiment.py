@@ -1,0 +1,113 @@
+"""One experiment = model x dataset x oracle x adapter x policy, from names and options.
+
+The CLI, `lit demo` and notebooks all go through here, so a run is always
+described by the same spec (written verbatim into the manifest).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from litcore.loop import EpisodeRecord, LiveTrainer, StepRecord
+from litcore.plugins import build_registry
+from litcore.registry import Registry
+from litcore.results import RunWriter
+
+# named methods of the paper: (adapter, policy)
+METHODS = {
+    "baseline": ("none", "every"),
+    "lit-lora": ("lora", "every"),
+    "lit-ft": ("full", "every"),
+    "no-cl": ("lora", "first"),
+}
+
+
+class IncompatibleComponentsError(ValueError):
+    """A dataset, model and oracle that belong to different tasks."""
+
+
+@dataclass
+class ExperimentSpec:
+    model: str
+    dataset: str
+    method: str | None = None
+    adapter: str = "none"
+    policy: str = "every"
+    oracle: str | None = None
+    model_options: dict[str, Any] = field(default_factory=dict)
+    dataset_options: dict[str, Any] = field(default_factory=dict)
+    oracle_options: dict[str, Any] = field(default_factory=dict)
+    adapter_options: dict[str, Any] = field(default_factory=dict)
+    policy_options: dict[str, Any] = field(default_factory=dict)
+    adapter_targets: Any = None
+    groups: list[str] | None = None
+    objects: list[str] | None = None
+    max_corrections: int | None = None
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.method is not None:
+            if self.method not in METHODS:
+                raise ValueError(f"unknown method {self.method!r}; choose from {', '.join(METHODS)}")
+            self.adapter, self.policy = METHODS[self.method]
+
+
+class Experiment:
+    """Components built from a spec; `records()` runs it lazily."""
+
+    def __init__(self, spec: ExperimentSpec, registry: Registry | None = None) -> None:
+        self.spec = spec
+        reg = registry or build_registry()
+        model_entry = reg.get("model", spec.model)
+        data_entry = reg.get("dataset", spec.dataset)
+        if model_entry.task and data_entry.task and model_entry.task != data_entry.task:
+            raise IncompatibleComponentsError(
+                f"model {spec.model!r} is a {model_entry.task} model but dataset {spec.dataset!r} is {data_entry.task}"
+            )
+        self.dataset = data_entry.factory(**spec.dataset_options)
+        self.model = model_entry.factory(**spec.model_options)
+        oracle_name = spec.oracle or self.model.default_oracle
+        oracle_entry = reg.get("oracle", oracle_name)
+        if oracle_entry.task and oracle_entry.task != model_entry.task:
+            raise IncompatibleComponentsError(f"oracle {oracle_name!r} is for {oracle_entry.task}, not {model_entry.task}")
+        self.oracle = oracle_entry.factory(**spec.oracle_options)
+        self.trainer = LiveTrainer(
+            self.model, self.oracle, reg.create("adapter", spec.adapter, **spec.adapter_options),
+            reg.create("policy", spec.policy, **spec.policy_options), seed=spec.seed,
+            adapter_targets=spec.adapter_targets, max_corrections=spec.max_corrections)
+
+    def episodes(self):
+        return self.dataset.episodes(groups=self.spec.groups, objects=self.spec.objects)
+
+    def records(self) -> Iterator[StepRecord | EpisodeRecord]:
+        return self.trainer.run(self.episodes())
+
+    def manifest(self) -> dict[str, Any]:
+        return {"spec": asdict(self.spec), "components": self.trainer.describe()}
+
+
+def run_to_dir(exp: Experiment, out_dir: str | Path, *, keep_going: bool = False,
+               on_record: Callable[[StepRecord | EpisodeRecord], None] | None = None) -> dict[str, Any]:
+    """Run every episode, writing results as each finishes; return the summary.
+
+    With `keep_going`, an episode that raises (a broken file in one video) is
+    recorded in the manifest and the run continues; otherwise the error
+    propagates after the finished episodes are safely on disk.
+    """
+    from litcore.results import load_summary
+
+    writer = RunWriter(out_dir, exp.manifest())
+    for episode in exp.episodes():
+        try:
+            for rec in exp.trainer.run_episode(episode):
+                writer.write(rec)
+                if on_record is not None:
+                    on_record(rec)
+        except Exception as exc:
+            if not keep_going:
+                writer.record_error(episode.episode_id, f"{type(exc).__name__}: {exc}")
+                raise
+            writer.record_error(episode.episode_id, f"{type(exc).__name__}: {exc}")
+    return load_summary(out_dir)

@@ -1,0 +1,165 @@
+"""The online loop: predict, review, propose, correct, learn, one item at a time.
+
+Written as generators of records (the river idiom): printing, progress bars
+and result writers are thin consumers. The same function drives every task;
+task specifics live behind :class:`litcore.task.Session`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Iterable, Iterator
+
+import numpy as np
+import torch
+
+from litcore.adapters.base import Adapter
+from litcore.metrics import CorrectionStats
+from litcore.oracle import FeedbackOracle
+from litcore.policy import UpdatePolicy
+from litcore.task import Episode, TaskModel
+from litcore.types import Action, Item
+
+
+@dataclass
+class StepRecord:
+    """What happened on one item. `score` is the base prediction's, `final_score` the kept one's."""
+
+    episode_id: str
+    group: str
+    index: int
+    name: str
+    checked: bool
+    outcome: str                    # unchecked | ok | auto | user
+    score: float | None = None
+    final_score: float | None = None
+    confidence: float | None = None
+    proposal_score: float | None = None
+    correction: str | None = None   # kind of the last user action ("click", "mask", "label")
+    clicks: int = 0
+    actions: list[str] = field(default_factory=list)
+    update: dict[str, Any] | None = None
+    kind: str = "step"
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class EpisodeRecord:
+    """Emitted once an episode is finished: its metrics and wall time."""
+
+    episode_id: str
+    group: str
+    metrics: dict[str, Any]
+    seconds: float
+    meta: dict[str, Any] = field(default_factory=dict)
+    kind: str = "episode"
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def derive_seed(seed: int, key: str) -> int:
+    """A per-episode seed that does not depend on the order episodes run in."""
+    digest = hashlib.sha256(f"{seed}:{key}".encode()).digest()
+    return int.from_bytes(digest[:4], "little")
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % (2**32))
+    torch.manual_seed(seed)
+
+
+class LiveTrainer:
+    """One model x oracle x adapter x policy; runs episodes and yields records."""
+
+    def __init__(self, model: TaskModel, oracle: FeedbackOracle, adapter: Adapter,
+                 policy: UpdatePolicy, *, seed: int = 0, adapter_targets: Any = None,
+                 max_corrections: int | None = None) -> None:
+        self.model, self.oracle, self.adapter, self.policy = model, oracle, adapter, policy
+        self.seed = seed
+        self.max_corrections = max_corrections
+        seed_everything(seed)  # adapter initial weights depend only on the seed
+        targets = adapter_targets if adapter_targets is not None else model.adapter_targets(adapter.name)
+        self.adapter.attach(model.adaptable_module(), targets)
+
+    def run(self, episodes: Iterable[Episode]) -> Iterator[StepRecord | EpisodeRecord]:
+        for episode in episodes:
+            yield from self.run_episode(episode)
+
+    def run_episode(self, episode: Episode) -> Iterator[StepRecord | EpisodeRecord]:
+        seed_everything(derive_seed(self.seed, episode.episode_id))
+        self.adapter.reset()
+        self.policy.reset()
+        stats = CorrectionStats()
+        start = time.perf_counter()
+        session = self.model.session(episode)
+        try:
+            for item in session.items():
+                record = self._step(session, episode, item, stats)
+                stats.update(record)
+                yield record
+        finally:
+            session.close()
+        yield EpisodeRecord(episode.episode_id, episode.group, stats.compute(),
+                            time.perf_counter() - start, dict(episode.meta))
+
+    def _step(self, session, episode: Episode, item: Item, stats: CorrectionStats) -> StepRecord:
+        rec = StepRecord(episode.episode_id, episode.group, item.index, item.name,
+                         checked=item.target is not None, outcome="unchecked", confidence=item.confidence)
+        if item.target is None:
+            return rec
+        review = self.oracle.review(item.prediction, item.target)
+        rec.score = rec.final_score = review.score
+        if review.accepted:
+            rec.outcome = "ok"
+            return rec
+        if self.adapter.trained:
+            proposal = session.revise(item, self.adapter.module)
+            if proposal is not None:
+                verdict = self.oracle.review(proposal, item.target)
+                rec.proposal_score = verdict.score
+                if verdict.accepted:
+                    session.accept(item, proposal)
+                    rec.outcome, rec.final_score = "auto", verdict.score
+                    return rec
+        if self.max_corrections is not None and stats.user_corrections >= self.max_corrections:
+            rec.outcome = "over-budget"
+            return rec
+        self._correct(session, item, rec)
+        if self.adapter.module is not None and self.policy.wants_update(self.adapter):
+            sample = session.training_sample(item)
+            report = self.policy.update(self.adapter, self.model, sample)
+            rec.update = {"steps": report.steps, "seconds": report.seconds,
+                          "best_score": report.best_score, "final_score": report.final_score,
+                          "samples": report.samples}
+        return rec
+
+    def _correct(self, session, item: Item, rec: StepRecord) -> None:
+        """Ask the oracle for actions until the prediction is accepted or a final action ran."""
+        taken: list[Action] = []
+        prediction = item.prediction
+        while True:
+            action = self.oracle.next_action(prediction, item.target, taken)
+            if action is None:
+                break
+            taken.append(action)
+            prediction = session.apply(item, action)
+            review = self.oracle.review(prediction, item.target)
+            rec.final_score = review.score
+            if review.accepted or action.final:
+                break
+        rec.outcome = "user"
+        rec.actions = [a.kind for a in taken]
+        rec.clicks = sum(a.kind == "click" for a in taken)
+        rec.correction = taken[-1].kind if taken else None
+
+    def describe(self) -> dict[str, Any]:
+        return {"model": self.model.describe(), "oracle": getattr(self.oracle, "name", type(self.oracle).__name__),
+                "adapter": self.adapter.describe(), "policy": self.policy.describe(), "seed": self.seed,
+                "max_corrections": self.max_corrections}

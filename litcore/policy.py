@@ -1,0 +1,123 @@
+"""Update policies: when the adapter trains and how.
+
+The default follows the LIT paper: after every user correction, train on that
+correction only, with a fresh AdamW (lr 1e-4, weight decay 0), at most 40
+steps, stopping early when there was no improvement for 10 steps and the best
+score is above 0.6, or at step 10 if the best score is still 0. The weights of
+the last step are kept (as the authors' code does); `keep_best` is an option.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import torch
+
+from litcore.adapters.base import Adapter
+from litcore.task import Learner
+from litcore.types import UpdateReport
+
+TRIGGERS = ("every", "first")
+
+
+@dataclass
+class PolicyConfig:
+    trigger: str = "every"          # "every": each correction; "first": only the first (no continual learning)
+    max_steps: int = 40
+    lr: float = 1e-4
+    weight_decay: float = 0.0
+    patience: int = 10
+    min_best_score: float = 0.6
+    zero_check_step: int = 10
+    replay: int = 0                 # also train on up to this many earlier corrections
+    keep_best: bool = False
+
+
+class UpdatePolicy:
+    """Decides whether to update after a correction, then runs the update."""
+
+    name = "every"
+
+    def __init__(self, **options: Any) -> None:
+        self.config = PolicyConfig(**options)
+        if self.config.trigger not in TRIGGERS:
+            raise ValueError(f"unknown trigger {self.config.trigger!r}; choose from {TRIGGERS}")
+        if self.config.max_steps < 1:
+            raise ValueError("max_steps must be >= 1")
+        self._buffer: deque[Any] = deque(maxlen=max(self.config.replay, 0) or None)
+
+    def reset(self) -> None:
+        """Forget replayed samples (called with the adapter reset at each episode)."""
+        self._buffer.clear()
+
+    def wants_update(self, adapter: Adapter) -> bool:
+        if self.config.trigger == "first":
+            return adapter.updates == 0
+        return True
+
+    def update(self, adapter: Adapter, learner: Learner, sample: Any) -> UpdateReport:
+        """Train `adapter.module` on `sample` (plus replayed samples) and report."""
+        cfg = self.config
+        module = adapter.module
+        batch = [*self._buffer, sample] if cfg.replay > 0 else [sample]
+        params = adapter.trainable_parameters()
+        optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+        start = time.perf_counter()
+        best, since_best, step = float("-inf"), 0, 0
+        best_state = None
+        losses: list[float] = []
+        score = 0.0
+        for step in range(1, cfg.max_steps + 1):
+            module.train()
+            optimizer.zero_grad(set_to_none=True)
+            loss = learner.loss(module, batch)
+            loss.backward()
+            optimizer.step()
+            losses.append(float(loss.detach()))
+            module.eval()
+            with torch.no_grad():
+                score = float(learner.score(module, sample))
+            if score > best:
+                best, since_best = score, 0
+                if cfg.keep_best:
+                    best_state = {k: v.clone() for k, v in adapter.state_dict().items()}
+            else:
+                since_best += 1
+            if since_best >= cfg.patience and best > cfg.min_best_score:
+                break
+            if step == cfg.zero_check_step and best <= 0.0:
+                break
+        if cfg.keep_best and best_state is not None:
+            adapter.load_state_dict(best_state)
+            score = best
+        module.eval()
+        adapter.updates += 1
+        if cfg.replay > 0:
+            self._buffer.append(sample)
+        return UpdateReport(steps=step, seconds=time.perf_counter() - start, best_score=best,
+                            final_score=score, samples=len(batch), losses=losses)
+
+    def describe(self) -> dict[str, Any]:
+        return {"name": self.name, **asdict(self.config)}
+
+
+def every_correction(**options: Any) -> UpdatePolicy:
+    """The paper's LIT policy: train on each user correction."""
+    return UpdatePolicy(**{"trigger": "every", **options})
+
+
+def first_correction(**options: Any) -> UpdatePolicy:
+    """The paper's "no continual learning" ablation: train only on the first correction."""
+    policy = UpdatePolicy(**{**options, "trigger": "first"})
+    policy.name = "first"
+    return policy
+
+
+def replay(**options: Any) -> UpdatePolicy:
+    """Every correction, replaying up to `replay` earlier corrections (default 4)."""
+    policy = UpdatePolicy(**{"replay": 4, **options, "trigger": "every"})
+    policy.name = "replay"
+    return policy

@@ -1,0 +1,84 @@
+"""The registry that the ``litcore_register_*`` hooks fill.
+
+Validation happens at registration time (names, duplicates, kinds) so a bad
+plugin fails when it loads, not in the middle of a long run.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+KINDS = ("model", "dataset", "oracle", "adapter", "policy")
+_NAME = re.compile(r"^[a-z][a-z0-9_.-]*$")
+
+
+class UnknownComponentError(LookupError):
+    """Raised for a name nobody registered; the message lists what exists."""
+
+
+class RegistrationError(ValueError):
+    """Raised when a plugin registers something invalid or twice."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    kind: str
+    name: str
+    factory: Callable[..., Any]
+    plugin: str
+    task: str | None = None
+    description: str = ""
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+class Registry:
+    """Components by kind and name, each remembering which plugin gave it."""
+
+    def __init__(self) -> None:
+        self._entries: dict[str, dict[str, Entry]] = {k: {} for k in KINDS}
+
+    def registrar(self, kind: str, plugin: str) -> Callable[..., None]:
+        """A ``register`` callback bound to one kind and one plugin."""
+
+        def register(name: str, factory: Callable[..., Any], *, task: str | None = None,
+                      description: str = "", **options: Any) -> None:
+            self.add(Entry(kind, name, factory, plugin, task, description, options))
+
+        return register
+
+    def add(self, entry: Entry) -> None:
+        if entry.kind not in self._entries:
+            raise RegistrationError(f"unknown component kind {entry.kind!r} (plugin {entry.plugin!r})")
+        if not _NAME.match(entry.name):
+            raise RegistrationError(
+                f"plugin {entry.plugin!r} registered {entry.kind} name {entry.name!r}: "
+                "names are lowercase, start with a letter and use [a-z0-9_.-]"
+            )
+        if not callable(entry.factory):
+            raise RegistrationError(f"plugin {entry.plugin!r}: factory of {entry.kind} {entry.name!r} is not callable")
+        existing = self._entries[entry.kind].get(entry.name)
+        if existing is not None:
+            raise RegistrationError(
+                f"{entry.kind} {entry.name!r} registered twice: by {existing.plugin!r} and by {entry.plugin!r}"
+            )
+        self._entries[entry.kind][entry.name] = entry
+
+    def get(self, kind: str, name: str) -> Entry:
+        try:
+            return self._entries[kind][name]
+        except KeyError:
+            known = ", ".join(sorted(self._entries.get(kind, {}))) or "none"
+            raise UnknownComponentError(
+                f"unknown {kind} {name!r}; available {kind}s: {known} (see `lit plugins`)"
+            ) from None
+
+    def names(self, kind: str, task: str | None = None) -> list[str]:
+        return sorted(n for n, e in self._entries[kind].items() if task is None or e.task in (None, task))
+
+    def entries(self) -> list[Entry]:
+        return [e for kind in KINDS for e in self._entries[kind].values()]
+
+    def create(self, kind: str, name: str, **options: Any) -> Any:
+        return self.get(kind, name).factory(**options)

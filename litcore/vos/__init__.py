@@ -1,0 +1,1 @@
+"""Video object segmentation plugins: data formats, click simulation, loaders."""

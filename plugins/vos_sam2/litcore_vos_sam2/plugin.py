@@ -1,0 +1,68 @@
+"""Registration of the SAM2 task model (the `sam2` entry point of the `litcore` group)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from litcore.hookspecs import hookimpl
+
+PREDICTOR = "litcore_vos_sam2.predictor.LitSam2Predictor"
+
+
+def resolve_device(device: str = "auto") -> str:
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return device
+
+
+def sam2_model(config: str | None = "default", checkpoint: str | None = "default", hf_model_id: str | None = None,
+               device: str = "auto", image_size: int | None = None, overrides: list[str] | None = None,
+               loss_size: int | None = None, seed: int = 0, predictor_class: str = PREDICTOR,
+               **predictor_kwargs: Any):
+    """Build the SAM2 task model.
+
+    `config`: a yaml path or a sam2 config name (``configs/sam2.1/sam2.1_hiera_b+.yaml``);
+    "default" = the embedded tiny config. `checkpoint`: Meta-format ``.pt``;
+    "default" = the embedded checkpoint, None = random weights (seeded; tests).
+    `hf_model_id` (e.g. ``facebook/sam2.1-hiera-base-plus``) downloads only when online.
+    """
+    import torch
+
+    from litcore_vos_sam2.build import build_predictor, default_checkpoint_path, default_config_path
+    from litcore_vos_sam2.task import Sam2VOS
+
+    if hf_model_id is not None and config == "default":
+        config = None
+    if config == "default":
+        config = str(default_config_path())
+    if checkpoint == "default":
+        if hf_model_id is not None:
+            checkpoint = None
+        else:
+            path = default_checkpoint_path()
+            if not path.is_file():
+                raise FileNotFoundError(
+                    f"the embedded SAM2 checkpoint {path} is missing; pass checkpoint=<file.pt> "
+                    "(or checkpoint=null for random weights)")
+            checkpoint = str(path)
+    ovr = list(overrides or [])
+    if image_size is not None:
+        ovr.append(f"model.image_size={int(image_size)}")
+    ovr += [f"model.{k}={v}" for k, v in predictor_kwargs.items()]
+    torch.manual_seed(seed)  # random-weight builds are reproducible
+    predictor = build_predictor(config, checkpoint, device=resolve_device(device), predictor_class=predictor_class,
+                                overrides=ovr, hf_model_id=hf_model_id)
+    desc = {"config": str(config), "checkpoint": str(checkpoint) if checkpoint else None,
+            "hf_model_id": hf_model_id, "weights": "checkpoint" if checkpoint or hf_model_id else f"random(seed={seed})"}
+    if checkpoint and Path(checkpoint).is_file():
+        desc["checkpoint_bytes"] = Path(checkpoint).stat().st_size
+    return Sam2VOS(predictor, loss_size=loss_size, description=desc)
+
+
+@hookimpl
+def litcore_register_models(register):
+    register("sam2", sam2_model, task="vos",
+             description="SAM2 video predictor (pip sam2); LIT-LoRA on q/k/v of the mask decoder's transformer")
