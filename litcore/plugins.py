@@ -93,7 +93,7 @@ def build_registry(pm: pluggy.PluginManager | None = None) -> Registry:
     reg = Registry()
     for kind in KINDS:
         caller = getattr(pm.hook, f"litcore_register_{kind}s" if kind != "policy" else "litcore_register_policies")
-        for impl in reversed(caller.get_hookimpls()):  # registration order
+        for impl in caller.get_hookimpls():  # registration order (pluggy *calls* hooks in reverse)
             impl.function(register=reg.registrar(kind, impl.plugin_name))
     return reg
 

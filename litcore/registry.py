@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 KINDS = ("model", "dataset", "oracle", "adapter", "policy")
+PLURAL = {"model": "models", "dataset": "datasets", "oracle": "oracles", "adapter": "adapters", "policy": "policies"}
 _NAME = re.compile(r"^[a-z][a-z0-9_.-]*$")
 
 
@@ -71,7 +72,7 @@ class Registry:
         except KeyError:
             known = ", ".join(sorted(self._entries.get(kind, {}))) or "none"
             raise UnknownComponentError(
-                f"unknown {kind} {name!r}; available {kind}s: {known} (see `lit plugins`)"
+                f"unknown {kind} {name!r}; available {PLURAL.get(kind, kind + 's')}: {known} (see `lit plugins`)"
             ) from None
 
     def names(self, kind: str, task: str | None = None) -> list[str]:

@@ -8,6 +8,7 @@ W = W0 + BA formulation implies.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from torch import nn
@@ -35,10 +36,12 @@ class LoraAdapter(Adapter):
         linear = [n for n in names if isinstance(dict(module.named_modules())[n], nn.Linear)]
         if not linear:
             raise AdapterError(f"lora: no nn.Linear of {type(module).__name__} matches {targets!r}")
+        # one anchored regex of the exact names: peft full-matches a str pattern, whereas a list/set
+        # of names also matches any module whose name merely *ends* with one of them
+        # (`wrapper.block.attn.q_proj` for `block.attn.q_proj`), which would leak LoRA elsewhere
+        exact = "(?:" + "|".join(re.escape(n) for n in linear) + ")"
         config = LoraConfig(r=self.rank, lora_alpha=self.alpha, lora_dropout=self.dropout,
-                            target_modules=linear, bias="none")
-        # exact names, so a pattern can never leak to same-named layers elsewhere
-        config.target_modules = set(linear)
+                            target_modules=exact, bias="none")
         model = inject_adapter_in_model(config, module)
         for n, p in model.named_parameters():
             p.requires_grad_("lora_" in n)

@@ -10,7 +10,7 @@ from typing import Any
 
 from litcore.experiment import METHODS, Experiment, ExperimentSpec, IncompatibleComponentsError, run_to_dir
 from litcore.plugins import PluginLoadError, build_registry, get_plugin_manager, plugin_infos
-from litcore.registry import RegistrationError, UnknownComponentError
+from litcore.registry import PLURAL, RegistrationError, UnknownComponentError
 
 USER_ERRORS: tuple[type[BaseException], ...] = (
     UnknownComponentError, RegistrationError, PluginLoadError, IncompatibleComponentsError,
@@ -94,7 +94,7 @@ def cmd_plugins(args: argparse.Namespace) -> int:
     for info in infos:
         print(f"{info.name} {info.version or ''}".rstrip())
         for kind, names in sorted(info.registered.items()):
-            print(f"  {kind}s: {', '.join(sorted(names))}")
+            print(f"  {PLURAL.get(kind, kind + 's')}: {', '.join(sorted(names))}")
         if not info.registered:
             print(f"  hooks: {', '.join(info.hooks)}")
     return 0

@@ -113,7 +113,8 @@ class SceneBuilder:
         path = motion.smooth_path(rng, T, box, speed * u)
         if "fast_motion" in modes:
             n = 4 if T >= 40 else 2
-            jumps = motion.pick_frames(rng, n, 3, T - 3, spacing=4)
+            edge = 3 if T >= 12 else 1
+            jumps = motion.pick_frames(rng, n, edge, T - edge, spacing=4 if T >= 12 else 2)
             path = motion.add_jumps(rng, path, box, jumps, (0.2 * min(self.H, self.W), 0.3 * min(self.H, self.W)))
         obj.center = path
         self.box = box
@@ -133,12 +134,19 @@ class SceneBuilder:
         r = float(np.median(tgt.scale)) * rng.uniform(0.85, 1.1)
         amp = rng.uniform(2.6, 3.2) * r
         side = rng.uniform(-0.5, 0.5) * r
-        off = motion.encounter_offsets(T, self._encounters(), amp, rng.uniform(0, 2 * np.pi), side,
-                                       rng.uniform(0.0, 0.3))
         box = motion.safe_box(self.H, self.W, 0.8 * r * tgt.shape.max_radius())
-        centre = self._anchor() + off
-        centre[:, 0] = np.clip(centre[:, 0], box[0], box[1])
-        centre[:, 1] = np.clip(centre[:, 1], box[2], box[3])
+        n, jitter, first = self._encounters(), rng.uniform(0.0, 0.3), rng.uniform(0, 2 * np.pi)
+        best, best_out = None, np.inf
+        for k in range(16):  # the swing direction that needs the least clamping at the borders
+            off = motion.encounter_offsets(T, n, amp, first + k * np.pi / 8, side, jitter)
+            centre = self._anchor() + off
+            clamped = centre.copy()
+            clamped[:, 0] = np.clip(centre[:, 0], box[0], box[1])
+            clamped[:, 1] = np.clip(centre[:, 1], box[2], box[3])
+            out = float(np.abs(clamped - centre).sum())
+            if out < best_out - 1e-6:
+                best, best_out = clamped, out
+        centre = best
         oid = self.next_id if labelled else 0
         obj = SceneObject(oid, "distractor", perturbed(tgt.shape, rng), lookalike(tgt.texture, rng),
                           int(rng.choice([5, 15])), centre, r * motion.log_oscillation(rng, T, 0.06, (0.5, 1.0)),
@@ -153,9 +161,10 @@ class SceneBuilder:
     def occlusion(self, labelled: bool) -> SceneObject:
         """A plank wider than the target sweeping in front of it several times."""
         rng, T, tgt = self.rng, self.T, self.objects[0]
-        r_max = max(tgt.bound_px(t) for t in range(T)) - 2
-        half_w = rng.uniform(0.7, 0.85) * r_max * 2  # along the sweep: wider than the target
-        half_l = rng.uniform(1.8, 2.6) * r_max  # across it: covers the whole target
+        # a typical (not the extreme) target size: a deforming target would otherwise get a wall
+        r_max = float(np.percentile([tgt.bound_px(t) for t in range(T)], 75)) - 2
+        half_w = rng.uniform(1.1, 1.3) * r_max  # along the sweep: wider than the target
+        half_l = rng.uniform(2.5, 3.5) * r_max  # across it: a long plank covering the whole target
         direction = rng.uniform(0, 2 * np.pi)
         amp = half_w + r_max + rng.uniform(4, 10) * self.unit
         off = motion.encounter_offsets(T, self._encounters(), amp, direction, 0.0, rng.uniform(0.0, 0.3))
