@@ -68,6 +68,15 @@ def litcore_register_policies(register: Register) -> None:
     """
 
 
+@hookspec
+def litcore_register_demos(register: Register) -> None:
+    """Register the `lit demo` of a task (the embedded model and data, no downloads).
+
+    :param register: call ``register(task_name, runner, task=..., description=...)``;
+        ``runner(out_dir, *, videos, seed, quiet) -> dict`` runs the demo and returns its summary.
+    """
+
+
 # --- command line -----------------------------------------------------------
 
 

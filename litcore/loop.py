@@ -43,9 +43,13 @@ class StepRecord:
     actions: list[str] = field(default_factory=list)
     update: dict[str, Any] | None = None
     kind: str = "step"
+    # the prediction kept for this item (base, accepted proposal or corrected);
+    # not serialised: mask exporters and visualisations read it from the stream
+    output: Any = field(default=None, repr=False, compare=False)
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        return {k: (dict(v) if isinstance(v, dict) else list(v) if isinstance(v, list) else v)
+                for k, v in self.__dict__.items() if k != "output"}
 
 
 @dataclass
@@ -111,7 +115,8 @@ class LiveTrainer:
 
     def _step(self, session, episode: Episode, item: Item, stats: CorrectionStats) -> StepRecord:
         rec = StepRecord(episode.episode_id, episode.group, item.index, item.name,
-                         checked=item.target is not None, outcome="unchecked", confidence=item.confidence)
+                         checked=item.target is not None, outcome="unchecked", confidence=item.confidence,
+                         output=item.prediction)
         if item.target is None:
             return rec
         review = self.oracle.review(item.prediction, item.target)
@@ -126,13 +131,13 @@ class LiveTrainer:
                 rec.proposal_score = verdict.score
                 if verdict.accepted:
                     session.accept(item, proposal)
-                    rec.outcome, rec.final_score = "auto", verdict.score
+                    rec.outcome, rec.final_score, rec.output = "auto", verdict.score, proposal
                     return rec
         if self.max_corrections is not None and stats.user_corrections >= self.max_corrections:
             rec.outcome = "over-budget"
             return rec
         self._correct(session, item, rec)
-        if self.adapter.module is not None and self.policy.wants_update(self.adapter):
+        if rec.outcome == "user" and self.adapter.module is not None and self.policy.wants_update(self.adapter):
             sample = session.training_sample(item)
             report = self.policy.update(self.adapter, self.model, sample)
             rec.update = {"steps": report.steps, "seconds": report.seconds,
@@ -151,9 +156,12 @@ class LiveTrainer:
             taken.append(action)
             prediction = session.apply(item, action)
             review = self.oracle.review(prediction, item.target)
-            rec.final_score = review.score
+            rec.final_score, rec.output = review.score, prediction
             if review.accepted or action.final:
                 break
+        if not taken:  # the oracle had nothing to offer: not a user interaction
+            rec.outcome = "unfixed"
+            return
         rec.outcome = "user"
         rec.actions = [a.kind for a in taken]
         rec.clicks = sum(a.kind == "click" for a in taken)

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-KINDS = ("model", "dataset", "oracle", "adapter", "policy")
+KINDS = ("model", "dataset", "oracle", "adapter", "policy", "demo")
 PLURAL = {"model": "models", "dataset": "datasets", "oracle": "oracles", "adapter": "adapters", "policy": "policies"}
 _NAME = re.compile(r"^[a-z][a-z0-9_.-]*$")
 

@@ -78,8 +78,8 @@ class RunWriter:
             for row in self._pending:
                 f.write(json.dumps(row) + "\n")
         self._pending.clear()
-        row = {"episode_id": rec.episode_id, "group": rec.group, **rec.metrics, "seconds": rec.seconds}
-        self.episodes.append(_clean(row))
+        row = _clean({"episode_id": rec.episode_id, "group": rec.group, **rec.metrics, "seconds": rec.seconds})
+        self.episodes.append(row)  # NaN (no checked item) is null in JSON and an empty CSV cell
         with open(self.dir / "episodes.csv", "a", newline="") as f:
             csv.writer(f).writerow([_fmt(row.get(k)) for k in CSV_FIELDS])
         self._write_summary()

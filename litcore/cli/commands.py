@@ -41,6 +41,14 @@ def add_core_commands(sub: argparse._SubParsersAction) -> None:
     add_run_arguments(p)
     p.set_defaults(func=cmd_run)
 
+    p = sub.add_parser("demo", help="baseline vs LIT on the embedded model and data (no downloads)")
+    p.add_argument("--task", default="vos", help="which task's demo (see `lit plugins`: demos)")
+    p.add_argument("--out", default="lit-runs/demo", help="where results and plots go")
+    p.add_argument("--videos", type=int, default=10, help="number of generated videos / streams")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_demo)
+
     p = sub.add_parser("compare", help="compare two or more runs: corrections per group, totals, reduction")
     p.add_argument("runs", nargs="+", help="run directories; the first is the reference")
     p.add_argument("--csv", help="also write the per-group table to this CSV file")
@@ -113,6 +121,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"{t['episodes']} episodes, {t['groups']} groups: {t['user_corrections']} user corrections "
           f"({t['clicks']} clicks, {t['mask_corrections']} masks), {t['auto_corrections']} automatic; "
           f"J={_f(t['J'])}; results in {args.out}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    runner = build_registry().get("demo", args.task).factory
+    runner(args.out, videos=args.videos, seed=args.seed, quiet=args.quiet)
     return 0
 
 

@@ -8,8 +8,8 @@ from litcore.loop import EpisodeRecord
 
 
 class Progress:
-    def __init__(self, disable: bool = False) -> None:
-        self.bar = tqdm(unit="episode", disable=disable or None, dynamic_ncols=True)
+    def __init__(self, disable: bool = False, desc: str | None = None) -> None:
+        self.bar = tqdm(unit="episode", desc=desc, disable=disable or None, dynamic_ncols=True)
         self.corrections = 0
         self.auto = 0
 

@@ -222,12 +222,14 @@ def test_plugin_infos_attribute_components_to_plugins():
     reg = build_registry(pm)
     infos = {i.name: i for i in plugin_infos(pm, reg)}
     assert set(infos) == {"litcore.builtins", "litcore.vos.plugin", "sam2"}
-    assert {k: sorted(v) for k, v in infos["litcore.builtins"].registered.items()} == {
-        "adapter": ["full", "lora", "none"], "policy": ["every", "first", "replay"]}
-    assert {k: sorted(v) for k, v in infos["litcore.vos.plugin"].registered.items()} == {
-        "dataset": ["davis", "synth"], "oracle": ["vos-clicks"]}
-    assert infos["sam2"].registered == {"model": ["sam2"]}
-    assert infos["sam2"].hooks == ["litcore_register_models"]
+    builtins, vos, sam2 = (infos[n].registered for n in ("litcore.builtins", "litcore.vos.plugin", "sam2"))
+    assert sorted(builtins["adapter"]) == ["full", "lora", "none"]
+    assert sorted(builtins["policy"]) == ["every", "first", "replay"]
+    assert sorted(vos["dataset"]) == ["davis", "synth"] and vos["oracle"] == ["vos-clicks"]
+    assert sam2["model"] == ["sam2"]
+    assert not {"model", "dataset", "oracle"} & set(builtins) and "model" not in vos
+    assert "litcore_register_models" in infos["sam2"].hooks
+    assert "litcore_register_adapters" not in infos["sam2"].hooks
     assert "litcore_register_commands" in infos["litcore.vos.plugin"].hooks
     sam2_dist = next(ep for ep in md.entry_points(group=plugins.GROUP) if ep.name == "sam2").dist
     assert infos["sam2"].version == sam2_dist.version

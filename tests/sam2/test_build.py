@@ -96,6 +96,12 @@ def test_checkpoint_is_image_size_independent(ckpt_fp32):
     assert build_predictor(default_config_path(), ckpt_fp32).image_size == 128
 
 
+def test_explicit_overrides_beat_postprocessing_defaults():
+    model = build_predictor(default_config_path(), overrides=FAST + ["model.fill_hole_area=8",
+                                                                     "++model.non_overlap_masks=true"])
+    assert model.fill_hole_area == 8 and model.non_overlap_masks
+
+
 def test_sam2_config_name_goes_through_hydra():
     model = build_predictor(
         "configs/sam2.1/sam2.1_hiera_t.yaml",

@@ -54,8 +54,12 @@ def test_resume_is_exact(straight, tmp_path):
     _, full = straight
     _run(tmp_path, 2)
     assert sorted(p.name for p in tmp_path.glob("ckpt_*.pt")) == ["ckpt_0000002.pt"]
+    with open(tmp_path / "log.jsonl", "a") as log:  # a step logged after the last checkpoint
+        log.write('{"step": 3, "loss_total": 1.0}\n')
     resumed = _run(tmp_path, 4)
     assert resumed.step == 4
+    steps = [json.loads(line)["step"] for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert steps == [1, 2, 3, 4]
     ref = full.model.state_dict()
     for k, v in resumed.model.state_dict().items():
         assert torch.equal(v, ref[k]), k

@@ -79,26 +79,30 @@ def _locate(dotted: str) -> type:
         raise ValueError(f"predictor class {dotted!r} cannot be imported: {exc}") from exc
 
 
-def _strip_plus(override: str) -> str:
-    return override.lstrip("+")
-
-
-def load_config(config: str | Path, overrides: Iterable[str] = ()) -> "OmegaConf":
-    """Resolved model config: a yaml path (OmegaConf) or a sam2 config name (Hydra compose)."""
-    overrides = list(overrides)
+def _read_config(config: str | Path):
+    """Unresolved config: a yaml path (OmegaConf) or a sam2 config name (Hydra compose)."""
     path = Path(config)
     if path.suffix in (".yaml", ".yml") and path.is_file():
-        cfg = OmegaConf.load(path)
-        if overrides:
-            cfg = OmegaConf.merge(cfg, OmegaConf.from_dotlist([_strip_plus(o) for o in overrides]))
-    elif str(config).startswith("configs/"):
+        return OmegaConf.load(path)
+    if str(config).startswith("configs/"):
         import sam2  # noqa: F401  (initialises sam2's Hydra config module)
         from hydra import compose
 
-        cfg = compose(config_name=str(config), overrides=["++" + _strip_plus(o) for o in overrides])
+        cfg = compose(config_name=str(config))
         OmegaConf.set_struct(cfg, False)  # Hydra locks keys; the builder adds predictor flags
-    else:
-        raise FileNotFoundError(f"SAM 2 config not found: {config} (neither a yaml file nor a sam2 'configs/...' name)")
+        return cfg
+    raise FileNotFoundError(f"SAM 2 config not found: {config} (neither a yaml file nor a sam2 'configs/...' name)")
+
+
+def _apply(cfg, overrides: Iterable[str]):
+    """Dotlist overrides (`model.image_size=64`; Hydra's leading `+`/`++` are accepted and ignored)."""
+    overrides = [o.lstrip("+") for o in overrides]
+    return OmegaConf.merge(cfg, OmegaConf.from_dotlist(overrides)) if overrides else cfg
+
+
+def load_config(config: str | Path, overrides: Iterable[str] = ()):
+    """Resolved model config from a yaml path or a sam2 config name, with dotlist overrides."""
+    cfg = _apply(_read_config(config), overrides)
     OmegaConf.resolve(cfg)
     return cfg
 
@@ -199,12 +203,15 @@ def build_predictor(
     if config is None:
         raise ValueError("build_predictor needs a config (yaml path or sam2 config name) or an hf_model_id")
 
-    cfg = load_config(config, overrides)
+    cfg = _read_config(config)
     cls = _locate(predictor_class)
-    cfg.model._target_ = predictor_class
-    cfg.model = OmegaConf.merge(cfg.model, _NO_POSTPROCESSING)
+    # post-processing off by default; explicit `overrides` still win (they are applied last)
+    defaults = {"_target_": predictor_class, **_NO_POSTPROCESSING}
     if _accepts_kwarg(cls, "fill_hole_area"):
-        cfg.model.fill_hole_area = 0
+        defaults["fill_hole_area"] = 0
+    cfg.model = OmegaConf.merge(cfg.model, defaults)
+    cfg = _apply(cfg, overrides)
+    OmegaConf.resolve(cfg)
 
     from hydra.utils import instantiate
 

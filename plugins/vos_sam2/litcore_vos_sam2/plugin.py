@@ -66,3 +66,11 @@ def sam2_model(config: str | None = "default", checkpoint: str | None = "default
 def litcore_register_models(register):
     register("sam2", sam2_model, task="vos",
              description="SAM2 video predictor (pip sam2); LIT-LoRA on q/k/v of the mask decoder's transformer")
+
+
+@hookimpl
+def litcore_register_demos(register):
+    from litcore_vos_sam2.demo import run_vos_demo
+
+    register("vos", run_vos_demo, task="vos",
+             description="SAM2 vs SAM2 + LIT-LoRA on ~10 generated hard videos (embedded tiny SAM2)")

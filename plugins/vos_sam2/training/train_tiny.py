@@ -31,7 +31,7 @@ from tiny_data import VideoSource, sample_batch  # noqa: E402
 from tiny_steps import clip_step, image_step  # noqa: E402
 
 EXPORT_LIMIT_BYTES = 25 * 1024 * 1024
-AUTO_MEASURE_STEPS = (10, 40)  # steps timed to size an `--steps auto` schedule
+AUTO_FIRST_PLAN = 30  # session steps timed before an `--steps auto` schedule is first sized
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -40,18 +40,20 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--export", type=Path, help="where to write the final Meta-format checkpoint")
     p.add_argument("--config", default=str(default_config_path()))
     p.add_argument("--override", action="append", default=[], help="config dotlist override, e.g. model.image_size=64")
-    p.add_argument("--steps", default="auto", help="total optimizer steps, or 'auto' to fit --max-minutes")
+    p.add_argument("--steps", default="auto",
+                   help="total optimizer steps (bit-reproducible), or 'auto': re-fit to --max-minutes as speed drifts")
+    p.add_argument("--replan-every", type=int, default=100, help="steps between 'auto' schedule re-fits")
     p.add_argument("--max-minutes", type=float, default=None, help="wall-clock budget; stops cleanly, saves, exports")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--batch", type=int, default=4, help="clips per video step")
+    p.add_argument("--batch", type=int, default=2, help="clips per video step")
     p.add_argument("--clip-len", type=int, default=8)
     p.add_argument("--image-batch", type=int, default=8, help="frames per image step")
     p.add_argument("--p-image", type=float, default=0.25, help="fraction of image-level steps")
-    p.add_argument("--lr", type=float, default=6e-4)
+    p.add_argument("--lr", type=float, default=8e-4)
     p.add_argument("--min-lr-ratio", type=float, default=0.05)
     p.add_argument("--weight-decay", type=float, default=0.05)
-    p.add_argument("--warmup", type=int, default=150)
+    p.add_argument("--warmup", type=int, default=200)
     p.add_argument("--clip-grad", type=float, default=1.0)
     p.add_argument("--save-every", type=int, default=250)
     p.add_argument("--log-every", type=int, default=20)
@@ -156,6 +158,13 @@ class Run:
         return save_checkpoint(self.model, path, half=half, extra=extra)
 
 
+def _truncate_log(path: Path, step: int) -> None:
+    """Drop log records past the resumed checkpoint, so every step appears once."""
+    if path.exists():
+        keep = [line for line in path.read_text().splitlines() if line and json.loads(line)["step"] <= step]
+        path.write_text("".join(line + "\n" for line in keep))
+
+
 def main(argv=None, make_video=None) -> Run:
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -169,6 +178,7 @@ def main(argv=None, make_video=None) -> Run:
     if (ck := latest_checkpoint(args.out)) is not None:
         run.resume(ck)
         print(f"resumed from {ck} at step {run.step}", flush=True)
+        _truncate_log(args.out / "log.jsonl", run.step)
     budget = None if args.max_minutes is None else args.max_minutes * 60.0
     start, times = time.monotonic(), []
     n_params = sum(p.numel() for p in run.model.parameters())
@@ -188,12 +198,16 @@ def main(argv=None, make_video=None) -> Run:
         times.append(rec["step_s"])
         rec["elapsed_s"] = round(time.monotonic() - start, 1)
         log.write(json.dumps(rec) + "\n")
-        session_steps = len(times)
-        if run.total is None and session_steps == AUTO_MEASURE_STEPS[1]:
-            rate = (AUTO_MEASURE_STEPS[1] - AUTO_MEASURE_STEPS[0]) / sum(times[AUTO_MEASURE_STEPS[0]:])
+        if args.steps == "auto" and len(times) >= AUTO_FIRST_PLAN and (
+                len(times) == AUTO_FIRST_PLAN or run.step % args.replan_every == 0):
+            # re-fit the schedule to the budget: the machine is shared, so the speed drifts
+            window = times[-args.replan_every:]
+            rate = len(window) / sum(window)
             left = budget - (time.monotonic() - start) - 60
-            run.total = max(run.step + 1, run.step + int(0.9 * rate * left))
-            print(f"auto schedule: {rate:.3f} steps/s -> {run.total} total steps", flush=True)
+            new_total = max(run.step + 1, run.step + int(0.95 * rate * left))
+            if new_total != run.total:
+                print(f"auto schedule: {rate:.3f} steps/s -> {new_total} total steps", flush=True)
+            run.total = new_total
         if run.step % args.log_every == 0:
             log.flush()
             rate = len(times[-50:]) / sum(times[-50:])
