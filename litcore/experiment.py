@@ -99,15 +99,19 @@ def run_to_dir(exp: Experiment, out_dir: str | Path, *, keep_going: bool = False
     from litcore.results import load_summary
 
     writer = RunWriter(out_dir, exp.manifest())
-    for episode in exp.episodes():
+    groups = exp.spec.groups or exp.dataset.groups()
+    for group in groups:
+        # one group (video) at a time, so a broken video cannot stop the others with --keep-going
+        current = f"{group}/*"
         try:
-            for rec in exp.trainer.run_episode(episode):
-                writer.write(rec)
-                if on_record is not None:
-                    on_record(rec)
+            for episode in exp.dataset.episodes(groups=[group], objects=exp.spec.objects):
+                current = episode.episode_id
+                for rec in exp.trainer.run_episode(episode):
+                    writer.write(rec)
+                    if on_record is not None:
+                        on_record(rec)
         except Exception as exc:
+            writer.record_error(current, f"{type(exc).__name__}: {exc}")
             if not keep_going:
-                writer.record_error(episode.episode_id, f"{type(exc).__name__}: {exc}")
                 raise
-            writer.record_error(episode.episode_id, f"{type(exc).__name__}: {exc}")
     return load_summary(out_dir)

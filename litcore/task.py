@@ -33,6 +33,10 @@ class Dataset(Protocol):
 
     task: str
 
+    def groups(self) -> list[str]:
+        """Names of the groups (videos, class streams) in run order."""
+        ...
+
     def episodes(self, *, groups: list[str] | None = None, objects: list[str] | None = None) -> Iterator[Episode]:
         """Yield episodes, optionally restricted to some groups (videos) and objects."""
         ...

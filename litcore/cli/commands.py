@@ -8,11 +8,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from litcore.errors import LitcoreError
 from litcore.experiment import METHODS, Experiment, ExperimentSpec, IncompatibleComponentsError, run_to_dir
 from litcore.plugins import PluginLoadError, build_registry, get_plugin_manager, plugin_infos
 from litcore.registry import PLURAL, RegistrationError, UnknownComponentError
 
 USER_ERRORS: tuple[type[BaseException], ...] = (
+    LitcoreError,
     UnknownComponentError, RegistrationError, PluginLoadError, IncompatibleComponentsError,
     FileNotFoundError, NotADirectoryError, KeyError, ValueError,
 )
@@ -47,6 +49,8 @@ def add_core_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--videos", type=int, default=10, help="number of generated videos / streams")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--quiet", action="store_true")
+    p.add_argument("--threads", type=int, default=1,
+                   help="torch intra-op threads (1 is fastest for the tiny CPU models; see docs/performance.md)")
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("compare", help="compare two or more runs: corrections per group, totals, reduction")
@@ -74,6 +78,7 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, help="run directory to write")
     p.add_argument("--keep-going", action="store_true", help="record failing episodes and continue")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--threads", type=int, help="torch intra-op threads (default: torch's choice)")
 
 
 def spec_from_args(args: argparse.Namespace) -> ExperimentSpec:
@@ -111,6 +116,7 @@ def cmd_plugins(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from litcore.cli.progress import Progress
 
+    _set_threads(args.threads)
     exp = Experiment(spec_from_args(args))
     progress = Progress(disable=args.quiet)
     try:
@@ -124,7 +130,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _set_threads(n: int | None) -> None:
+    if n:
+        import torch
+
+        torch.set_num_threads(n)
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
+    _set_threads(args.threads)
     runner = build_registry().get("demo", args.task).factory
     runner(args.out, videos=args.videos, seed=args.seed, quiet=args.quiet)
     return 0

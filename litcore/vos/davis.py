@@ -16,6 +16,7 @@ from typing import Iterator
 import numpy as np
 from PIL import Image
 
+from litcore.errors import DataError
 from litcore.vos.masks import MaskFormatError, read_binary_png, read_label_png, write_label_png
 from litcore.vos.video import VOID, Video
 
@@ -23,7 +24,7 @@ FRAME_SUFFIXES = (".jpg", ".jpeg", ".png")
 _TRAILING_DIGITS = re.compile(r"(\d+)$")
 
 
-class DatasetError(Exception):
+class DatasetError(DataError):
     """A dataset folder that does not have the expected layout or content."""
 
 

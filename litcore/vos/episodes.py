@@ -54,6 +54,9 @@ class VideoDataset:
     def video_names(self) -> list[str]:
         return self._names()
 
+    def groups(self) -> list[str]:
+        return self._names()
+
     def episodes(self, *, groups: list[str] | None = None, objects: list[str] | None = None) -> Iterator[Episode]:
         names = self._names()
         if groups:

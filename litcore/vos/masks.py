@@ -13,13 +13,14 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from litcore.errors import DataError
 from litcore.vos.video import VOID
 
 # Modes whose pixel values *are* the indices we want.
 _INDEX_MODES = ("P", "L", "1")
 
 
-class MaskFormatError(ValueError):
+class MaskFormatError(DataError, ValueError):
     """A mask file that cannot be read as an index (label) image."""
 
 

@@ -153,6 +153,9 @@ class FakeDataset:
         self.root = root
         self.spec = episodes if episodes is not None else DEFAULT_EPISODES
 
+    def groups(self) -> list[str]:
+        return list(dict.fromkeys(group for group, _ in self.spec.values()))
+
     def episodes(self, *, groups: list[str] | None = None, objects: list[str] | None = None) -> Iterator[Episode]:
         for eid, (group, payload) in self.spec.items():
             if groups and group not in groups:
