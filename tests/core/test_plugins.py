@@ -221,7 +221,7 @@ def test_plugin_infos_attribute_components_to_plugins():
     pm = get_plugin_manager()
     reg = build_registry(pm)
     infos = {i.name: i for i in plugin_infos(pm, reg)}
-    assert set(infos) == {"litcore.builtins", "litcore.vos.plugin", "sam2"}
+    assert {"litcore.builtins", "litcore.vos.plugin", "sam2"} <= set(infos)  # other plugins may be installed
     builtins, vos, sam2 = (infos[n].registered for n in ("litcore.builtins", "litcore.vos.plugin", "sam2"))
     assert sorted(builtins["adapter"]) == ["full", "lora", "none"]
     assert sorted(builtins["policy"]) == ["every", "first", "replay"]

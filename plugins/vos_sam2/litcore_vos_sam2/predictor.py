@@ -93,8 +93,7 @@ class LitSam2Predictor(SAM2VideoPredictor):
 
     def _forward_sam_heads(self, backbone_features, point_inputs=None, mask_inputs=None,
                            high_res_features=None, multimask_output=False):
-        out = super()._forward_sam_heads(backbone_features, point_inputs, mask_inputs,
-                                         high_res_features, multimask_output)
+        out = self._sam_heads(backbone_features, point_inputs, mask_inputs, high_res_features, multimask_output)
         ctx = getattr(self, "_lit_ctx", None)
         if ctx is not None and not getattr(self, "_lit_mask_path", False) and ctx[1] is not None:
             state, obj_idx, frame_idx = ctx
@@ -106,6 +105,11 @@ class LitSam2Predictor(SAM2VideoPredictor):
                 "pred_iou": float(ious.max()),
             }
         return out
+
+    def _sam_heads(self, backbone_features, point_inputs, mask_inputs, high_res_features, multimask_output):
+        """The decoder step itself; trackers (SAMURAI) replace it, the LIT capture above stays."""
+        return super()._forward_sam_heads(backbone_features, point_inputs, mask_inputs,
+                                          high_res_features, multimask_output)
 
     def captured(self, state: dict, obj_id: int, frame_idx: int) -> dict | None:
         """Decoder inputs captured for this object on `frame_idx` (None if another frame was decoded last)."""

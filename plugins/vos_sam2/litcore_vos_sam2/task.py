@@ -161,5 +161,8 @@ class Sam2VOS(TaskModel):
         return iou(pred.cpu().numpy(), sample.gt)
 
     def describe(self) -> dict[str, Any]:
-        return {"name": self.name, "image_size": self.predictor.image_size, "loss_size": self.loss_size,
+        desc = {"name": self.name, "image_size": self.predictor.image_size, "loss_size": self.loss_size,
                 "device": str(self.device), **self._description}
+        if hasattr(self.predictor, "tracker_config"):  # SAMURAI / DAM4SAM settings
+            desc["tracker"] = self.predictor.tracker_config()
+        return desc
