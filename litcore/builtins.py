@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from litcore import policy
-from litcore.adapters import FullFineTune, LoraAdapter, NoAdapter
+from litcore.adapters import AdapterPool, FullFineTune, LoraAdapter, NoAdapter
 from litcore.hookspecs import hookimpl
 
 
@@ -12,6 +12,8 @@ def litcore_register_adapters(register):
     register("none", NoAdapter, description="no adaptation (baseline)")
     register("lora", LoraAdapter, description="peft LoRA (rank 4, alpha 4, dropout 0.1) on the task's targets")
     register("full", FullFineTune, description="full fine-tuning of the targeted modules (LIT-FT)")
+    register("lora-pool", AdapterPool,
+             description="up to 3 LoRAs, best proposal chosen by the oracle, spawn when best IoU <= 0.4 (ablation)")
 
 
 @hookimpl

@@ -15,12 +15,14 @@ from litcore.plugins import build_registry
 from litcore.registry import Registry
 from litcore.results import RunWriter
 
-# named methods of the paper: (adapter, policy)
+# named methods of the paper: adapter, policy and loop mode
 METHODS = {
-    "baseline": ("none", "every"),
-    "lit-lora": ("lora", "every"),
-    "lit-ft": ("full", "every"),
-    "no-cl": ("lora", "first"),
+    "baseline": {"adapter": "none", "policy": "every", "mode": "propose"},
+    "lit-lora": {"adapter": "lora", "policy": "every", "mode": "propose"},
+    "lit-ft": {"adapter": "full", "policy": "every", "mode": "propose"},
+    "no-cl": {"adapter": "lora", "policy": "first", "mode": "propose"},
+    "lit-3lora": {"adapter": "lora-pool", "policy": "every", "mode": "propose"},
+    "replace-decoder": {"adapter": "lora", "policy": "every", "mode": "replace"},
 }
 
 
@@ -46,12 +48,14 @@ class ExperimentSpec:
     objects: list[str] | None = None
     max_corrections: int | None = None
     seed: int = 0
+    mode: str = "propose"
 
     def __post_init__(self) -> None:
         if self.method is not None:
             if self.method not in METHODS:
                 raise ValueError(f"unknown method {self.method!r}; choose from {', '.join(METHODS)}")
-            self.adapter, self.policy = METHODS[self.method]
+            m = METHODS[self.method]
+            self.adapter, self.policy, self.mode = m["adapter"], m["policy"], m["mode"]
 
 
 class Experiment:
@@ -76,7 +80,7 @@ class Experiment:
         self.trainer = LiveTrainer(
             self.model, self.oracle, reg.create("adapter", spec.adapter, **spec.adapter_options),
             reg.create("policy", spec.policy, **spec.policy_options), seed=spec.seed,
-            adapter_targets=spec.adapter_targets, max_corrections=spec.max_corrections)
+            adapter_targets=spec.adapter_targets, max_corrections=spec.max_corrections, mode=spec.mode)
 
     def episodes(self):
         return self.dataset.episodes(groups=self.spec.groups, objects=self.spec.objects)

@@ -79,17 +79,29 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+MODES = ("propose", "replace")
+
+
 class LiveTrainer:
-    """One model x oracle x adapter x policy; runs episodes and yields records."""
+    """One model x oracle x adapter x policy; runs episodes and yields records.
+
+    `mode="propose"` (the paper's LIT): the adapted module only proposes
+    revisions on failing items. `mode="replace"` (the paper's "replace
+    decoder" ablation): after each update the adapted module replaces the
+    model's own for the rest of the episode, and nothing is proposed.
+    """
 
     def __init__(self, model: TaskModel, oracle: FeedbackOracle, adapter: Adapter,
                  policy: UpdatePolicy, *, seed: int = 0, adapter_targets: Any = None,
-                 max_corrections: int | None = None) -> None:
+                 max_corrections: int | None = None, mode: str = "propose") -> None:
+        if mode not in MODES:
+            raise ValueError(f"unknown mode {mode!r}; choose from {MODES}")
         self.model, self.oracle, self.adapter, self.policy = model, oracle, adapter, policy
+        self.mode = mode
         self.seed = seed
         self.max_corrections = max_corrections
         seed_everything(seed)  # adapter initial weights depend only on the seed
-        targets = adapter_targets if adapter_targets is not None else model.adapter_targets(adapter.name)
+        targets = adapter_targets if adapter_targets is not None else model.adapter_targets(adapter.target_kind)
         self.adapter.attach(model.adaptable_module(), targets)
 
     def run(self, episodes: Iterable[Episode]) -> Iterator[StepRecord | EpisodeRecord]:
@@ -124,26 +136,46 @@ class LiveTrainer:
         if review.accepted:
             rec.outcome = "ok"
             return rec
-        if self.adapter.trained:
-            proposal = session.revise(item, self.adapter.module)
-            if proposal is not None:
-                verdict = self.oracle.review(proposal, item.target)
-                rec.proposal_score = verdict.score
-                if verdict.accepted:
-                    session.accept(item, proposal)
-                    rec.outcome, rec.final_score, rec.output = "auto", verdict.score, proposal
-                    return rec
+        best, best_score = None, None
+        if self.mode == "propose":
+            best, best_score = self._propose(session, item, rec)
+            if rec.outcome == "auto":
+                return rec
         if self.max_corrections is not None and stats.user_corrections >= self.max_corrections:
             rec.outcome = "over-budget"
             return rec
         self._correct(session, item, rec)
         if rec.outcome == "user" and self.adapter.module is not None and self.policy.wants_update(self.adapter):
             sample = session.training_sample(item)
-            report = self.policy.update(self.adapter, self.model, sample)
+            learner = self.adapter.for_update(best, best_score)
+            report = self.policy.update(learner, self.model, sample)
+            if self.mode == "replace":
+                session.install(learner.module)
             rec.update = {"steps": report.steps, "seconds": report.seconds,
                           "best_score": report.best_score, "final_score": report.final_score,
                           "samples": report.samples}
         return rec
+
+    def _propose(self, session, item: Item, rec: StepRecord):
+        """Offer the trained adapters' revisions; accept the best if the oracle passes it."""
+        best = None
+        for cand in self.adapter.candidates():
+            proposal = session.revise(item, cand.module)
+            if proposal is None:
+                continue
+            verdict = self.oracle.review(proposal, item.target)
+            if best is None or verdict.score > best[2].score:
+                best = (cand, proposal, verdict)
+        if best is None:
+            return None, None
+        cand, proposal, verdict = best
+        rec.proposal_score = verdict.score
+        if verdict.accepted:
+            if len(self.adapter.candidates()) > 1:
+                session.revise(item, cand.module)  # the session accepts its latest revision
+            session.accept(item, proposal)
+            rec.outcome, rec.final_score, rec.output = "auto", verdict.score, proposal
+        return cand, verdict.score
 
     def _correct(self, session, item: Item, rec: StepRecord) -> None:
         """Ask the oracle for actions until the prediction is accepted or a final action ran."""
@@ -170,4 +202,4 @@ class LiveTrainer:
     def describe(self) -> dict[str, Any]:
         return {"model": self.model.describe(), "oracle": getattr(self.oracle, "name", type(self.oracle).__name__),
                 "adapter": self.adapter.describe(), "policy": self.policy.describe(), "seed": self.seed,
-                "max_corrections": self.max_corrections}
+                "max_corrections": self.max_corrections, "mode": self.mode}

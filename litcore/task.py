@@ -78,6 +78,10 @@ class Session(ABC):
     def accept(self, item: Item, prediction: Any) -> None:
         """Make an accepted proposal the item's output (and the model's memory of it)."""
 
+    def install(self, module: Any) -> None:
+        """Use `module` instead of the model's own for the rest of the episode ("replace" mode)."""
+        raise NotImplementedError(f"{type(self).__name__} does not support replace mode")
+
     @abstractmethod
     def training_sample(self, item: Item) -> Any:
         """A training sample for the adapter built from the corrected item."""

@@ -8,5 +8,6 @@ One module per method (the peft layout): :mod:`.lora` (peft LoRA),
 from litcore.adapters.base import Adapter, AdapterError, NoAdapter
 from litcore.adapters.full import FullFineTune
 from litcore.adapters.lora import LoraAdapter
+from litcore.adapters.pool import AdapterPool
 
-__all__ = ["Adapter", "AdapterError", "NoAdapter", "FullFineTune", "LoraAdapter"]
+__all__ = ["Adapter", "AdapterError", "NoAdapter", "FullFineTune", "LoraAdapter", "AdapterPool"]

@@ -34,6 +34,11 @@ class Adapter(ABC):
 
     name: str = "adapter"
 
+    @property
+    def target_kind(self) -> str:
+        """Which kind of default targets to ask the task for (a LoRA pool wants LoRA's)."""
+        return self.name
+
     def __init__(self) -> None:
         self.module: nn.Module | None = None
         self.updates = 0
@@ -66,6 +71,14 @@ class Adapter(ABC):
     def trained(self) -> bool:
         """True once the adapter has been updated since the last reset."""
         return self.updates > 0
+
+    def candidates(self) -> list["Adapter"]:
+        """Adapters that may propose a revision now (a pool has several)."""
+        return [self] if self.trained else []
+
+    def for_update(self, best: "Adapter | None", best_score: float | None) -> "Adapter":
+        """The adapter to train on a user correction, given the best proposal's score."""
+        return self
 
     # -- parameters ------------------------------------------------------
     def _require(self) -> nn.Module:
@@ -126,6 +139,9 @@ class NoAdapter(Adapter):
     @property
     def trained(self) -> bool:
         return False
+
+    def candidates(self) -> list[Adapter]:
+        return []
 
     def num_parameters(self) -> int:
         return 0

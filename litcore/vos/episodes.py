@@ -57,6 +57,10 @@ class VideoDataset:
     def groups(self) -> list[str]:
         return self._names()
 
+    def video(self, name: str) -> Video:
+        """Open one video (mask exporters and J&F need its frame list and ground truth)."""
+        return self._load(name)
+
     def episodes(self, *, groups: list[str] | None = None, objects: list[str] | None = None) -> Iterator[Episode]:
         names = self._names()
         if groups:

@@ -1,4 +1,4 @@
-"""Built-in VOS pieces (numpy only): the click oracle, DAVIS-format and synthetic datasets.
+"""Built-in VOS pieces (numpy only): the click oracle, benchmark loaders, synthetic data, exports.
 
 They are shared by every VOS backbone plugin (SAM2, SAMURAI, DAM4SAM) and
 register through the same hooks a third-party plugin would use.
@@ -22,6 +22,22 @@ def davis_dataset(root: str, split: str | None = None, appearing_later: bool = T
 
     ds = DavisDataset(root, split=split)
     return VideoDataset(ds.video_names, ds.video, appearing_later=appearing_later)
+
+
+def _benchmark(kind: str, appearing_later: bool):
+    """A registered factory for one of the paper's benchmarks (`litcore.vos.benchmarks`)."""
+    from litcore.vos import benchmarks
+
+    loader = getattr(benchmarks, kind)
+
+    def factory(root: str, appearing_later: bool = appearing_later, **options):
+        from litcore.vos.episodes import VideoDataset
+
+        ds = loader(root, **options)
+        return VideoDataset(ds.video_names, ds.video, appearing_later=bool(appearing_later))
+
+    factory.__doc__ = loader.__doc__
+    return factory
 
 
 def synth_dataset(root: str | None = None, split: str = "hard", videos: int = 10, start: int = 0,
@@ -48,6 +64,15 @@ def litcore_register_oracles(register):
 @hookimpl
 def litcore_register_datasets(register):
     register("davis", davis_dataset, task="vos", description="DAVIS-2017 format: palette or per-object PNGs")
+    # appearing-later defaults follow the LIT code's per-dataset flags (reference datasets.md §2)
+    register("vost", _benchmark("vost", False), task="vos",
+             description="VOST: frameNNNNN names, void 255, ImageSets/<split>.txt (split=val)")
+    register("lvos", _benchmark("lvos", True), task="vos",
+             description="LVOS v2: objects appearing later, 8-digit sparse names, <split>_meta.json (split=valid)")
+    register("mose", _benchmark("mose", False), task="vos",
+             description="MOSEv2 (DAVIS-like); needs full GT (video_list= for a train subset)")
+    register("sav", _benchmark("sav", False), task="vos",
+             description="SA-V val/test: 24 fps frames, per-object 6 fps masks (split=val|test)")
     register("synth", synth_dataset, task="vos",
              description="embedded synthetic hard-case videos, generated on the fly (no root needed)")
 

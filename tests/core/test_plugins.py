@@ -42,7 +42,7 @@ def _module(name: str, monkeypatch, **hooks) -> types.ModuleType:
 def test_builtins_register_through_the_hooks():
     pm = get_plugin_manager(load_entrypoints=False)
     reg = build_registry(pm)
-    assert reg.names("adapter") == ["full", "lora", "none"]
+    assert reg.names("adapter") == ["full", "lora", "lora-pool", "none"]
     assert reg.names("policy") == ["every", "first", "replay"]
     assert reg.names("oracle") == ["vos-clicks"]
     assert reg.names("dataset") == ["davis", "synth"]
@@ -79,7 +79,7 @@ def test_empty_load_list_loads_no_entry_point(monkeypatch):
     reg = build_registry(pm)
     with pytest.raises(UnknownComponentError, match="sam2"):
         reg.get("model", "sam2")
-    assert reg.names("adapter") == ["full", "lora", "none"]  # built-ins still load
+    assert reg.names("adapter") == ["full", "lora", "lora-pool", "none"]  # built-ins still load
 
 
 def test_load_list_selects_plugins(monkeypatch):
@@ -223,7 +223,7 @@ def test_plugin_infos_attribute_components_to_plugins():
     infos = {i.name: i for i in plugin_infos(pm, reg)}
     assert {"litcore.builtins", "litcore.vos.plugin", "sam2"} <= set(infos)  # other plugins may be installed
     builtins, vos, sam2 = (infos[n].registered for n in ("litcore.builtins", "litcore.vos.plugin", "sam2"))
-    assert sorted(builtins["adapter"]) == ["full", "lora", "none"]
+    assert sorted(builtins["adapter"]) == ["full", "lora", "lora-pool", "none"]
     assert sorted(builtins["policy"]) == ["every", "first", "replay"]
     assert sorted(vos["dataset"]) == ["davis", "synth"] and vos["oracle"] == ["vos-clicks"]
     assert sam2["model"] == ["sam2"]

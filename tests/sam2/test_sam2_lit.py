@@ -159,3 +159,31 @@ def test_mask_correction_becomes_a_conditioning_frame_and_clicks_do_not(registry
     item3 = next(items)  # tracking continues after the correction
     assert item3.index == item2.index + 1
     session.close()
+
+
+def test_three_lora_pool_spawns_on_poor_proposals_and_counts_three_adapters(registry, tiny_sam2, make_video):
+    tr = _trainer(registry, tiny_sam2, adapter="lora-pool")
+    assert tr.adapter.num_parameters() == 3 * 35_328  # the paper's "105K"
+    members = tr.adapter.members
+    assert not torch.equal(members[0].state_dict()[next(iter(members[0].state_dict()))],
+                           members[1].state_dict()[next(iter(members[1].state_dict()))])
+    records = list(tr.run(video_object_episodes([make_video(frames=5)])))
+    updates = [r for r in records if r.kind == "step" and r.update]
+    assert updates
+    # random weights: proposals stay poor (<= 0.4), so each correction spawns until the pool is full
+    assert 1 <= tr.adapter.active <= 3
+    assert tr.adapter.active == min(3, len([r for r in updates if r.episode_id == records[-1].episode_id]))
+
+
+def test_replace_decoder_mode_swaps_the_tracking_decoder_for_the_episode_only(registry, tiny_sam2, make_video):
+    base = tiny_sam2.predictor.sam_mask_decoder
+    tr = LiveTrainer(tiny_sam2, registry.create("oracle", "vos-clicks"), registry.create("adapter", "lora"),
+                     registry.create("policy", "every", max_steps=3), seed=0, mode="replace")
+    seen = []
+    episode = next(video_object_episodes([make_video(frames=4)]))
+    for rec in tr.run_episode(episode):
+        seen.append(tiny_sam2.predictor.sam_mask_decoder is tr.adapter.module)
+        if rec.kind == "step":
+            assert rec.proposal_score is None  # nothing is proposed in replace mode
+    assert any(seen[1:-1])  # after the first update the adapted decoder tracks
+    assert tiny_sam2.predictor.sam_mask_decoder is base  # restored when the episode ends

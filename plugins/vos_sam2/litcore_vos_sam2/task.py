@@ -49,6 +49,7 @@ class Sam2Session(Session):
         first = self.video.object_mask(self.start, self.obj) == 1
         self.p.add_new_mask(self.state, frame_idx=self.start, obj_id=self.obj, mask=torch.as_tensor(first))
         self._proposal: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
+        self._base_decoder = self.p.sam_mask_decoder
 
     def items(self) -> Iterator[Item]:
         for t, logits in self.p.frames(self.state, self.obj, self.start):
@@ -99,7 +100,13 @@ class Sam2Session(Session):
         return Sample(cap["pix_feat_with_mem"].clone().to(dev), _clone_list(cap["high_res_features"]),
                       target.to(dev), valid.to(dev), gt)
 
+    def install(self, module: Any) -> None:
+        """"Replace decoder" ablation: the adapted decoder tracks every later frame of this episode."""
+        module.eval()
+        self.p.sam_mask_decoder = module
+
     def close(self) -> None:
+        self.p.sam_mask_decoder = self._base_decoder
         self.state.clear()
 
 
