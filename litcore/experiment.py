@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Sequence
 
 from litcore.loop import EpisodeRecord, LiveTrainer, StepRecord
 from litcore.plugins import build_registry
@@ -93,29 +93,38 @@ class Experiment:
 
 
 def run_to_dir(exp: Experiment, out_dir: str | Path, *, keep_going: bool = False,
-               on_record: Callable[[StepRecord | EpisodeRecord], None] | None = None) -> dict[str, Any]:
+               on_record: Callable[[StepRecord | EpisodeRecord], None] | None = None,
+               consumers: Sequence[Any] = ()) -> dict[str, Any]:
     """Run every episode, writing results as each finishes; return the summary.
 
     With `keep_going`, an episode that raises (a broken file in one video) is
     recorded in the manifest and the run continues; otherwise the error
-    propagates after the finished episodes are safely on disk.
+    propagates after the finished episodes are safely on disk. `consumers`
+    (mask writers, J&F) get every record through `write(rec)` and `close()`
+    at the end, even after an error.
     """
     from litcore.results import load_summary
 
     writer = RunWriter(out_dir, exp.manifest())
     groups = exp.spec.groups or exp.dataset.groups()
-    for group in groups:
-        # one group (video) at a time, so a broken video cannot stop the others with --keep-going
-        current = f"{group}/*"
-        try:
-            for episode in exp.dataset.episodes(groups=[group], objects=exp.spec.objects):
-                current = episode.episode_id
-                for rec in exp.trainer.run_episode(episode):
-                    writer.write(rec)
-                    if on_record is not None:
-                        on_record(rec)
-        except Exception as exc:
-            writer.record_error(current, f"{type(exc).__name__}: {exc}")
-            if not keep_going:
-                raise
+    try:
+        for group in groups:
+            # one group (video) at a time, so a broken video cannot stop the others with --keep-going
+            current = f"{group}/*"
+            try:
+                for episode in exp.dataset.episodes(groups=[group], objects=exp.spec.objects):
+                    current = episode.episode_id
+                    for rec in exp.trainer.run_episode(episode):
+                        writer.write(rec)
+                        for consumer in consumers:
+                            consumer.write(rec)
+                        if on_record is not None:
+                            on_record(rec)
+            except Exception as exc:
+                writer.record_error(current, f"{type(exc).__name__}: {exc}")
+                if not keep_going:
+                    raise
+    finally:
+        for consumer in consumers:
+            consumer.close()
     return load_summary(out_dir)

@@ -1,4 +1,4 @@
-"""Core sub-commands: `lit plugins`, `lit run`, `lit compare`."""
+"""Core sub-commands: `lit plugins`, `lit run`, `lit compare`, `lit demo`, `lit bench` (in `bench.py`)."""
 
 from __future__ import annotations
 
@@ -58,6 +58,10 @@ def add_core_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--csv", help="also write the per-group table to this CSV file")
     p.set_defaults(func=cmd_compare)
 
+    from litcore.cli.bench import add_bench_parser
+
+    add_bench_parser(sub)
+
 
 def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", required=True, help="registered model name (see `lit plugins`)")
@@ -79,6 +83,10 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--keep-going", action="store_true", help="record failing episodes and continue")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--threads", type=int, help="torch intra-op threads (default: torch's choice)")
+    p.add_argument("--save-masks", nargs="?", const="npz", metavar="FORMATS",
+                   help="keep the predicted masks (VOS): comma-separated npz,palette,per-object,coco "
+                        "(default npz; `lit export` makes the others from it later)")
+    p.add_argument("--jf", action="store_true", help="also compute J and F per object into jf.json/jf.csv (VOS)")
 
 
 def spec_from_args(args: argparse.Namespace) -> ExperimentSpec:
@@ -118,9 +126,15 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     _set_threads(args.threads)
     exp = Experiment(spec_from_args(args))
+    consumers = []
+    if args.save_masks or args.jf:
+        from litcore.vos.exports import run_consumers
+
+        consumers = run_consumers(exp.dataset, args.out, save_masks=args.save_masks, jf=args.jf)
     progress = Progress(disable=args.quiet)
     try:
-        summary = run_to_dir(exp, args.out, keep_going=args.keep_going, on_record=progress.update)
+        summary = run_to_dir(exp, args.out, keep_going=args.keep_going, on_record=progress.update,
+                             consumers=consumers)
     finally:
         progress.close()
     t = summary["totals"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import json
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
@@ -175,14 +175,17 @@ class JFWriter:
 
     def write(self, rec: Any) -> None:
         if getattr(rec, "kind", None) == "episode":
-            scores = self._current or ObjectScores(rec.episode_id, rec.group)
+            scores = self._current
+            if scores is None or scores.episode_id != rec.episode_id:
+                scores = ObjectScores(rec.episode_id, rec.group)
             self.objects.append(scores.summary())
             self._current = None
             self._flush()
             return
         if not rec.checked or rec.output is None:
             return
-        if self._current is None:
+        if self._current is None or self._current.episode_id != rec.episode_id:
+            # a new episode (one that failed mid-way never sent its end record: drop its frames)
             self._current = ObjectScores(rec.episode_id, rec.group)
         obj = int(rec.episode_id.rsplit("/", 1)[1])
         gt = self._open(rec.group).object_mask(rec.index, obj)
@@ -213,6 +216,3 @@ def load_jf(run_dir: str | Path) -> dict[str, Any] | None:
     path = Path(run_dir) / "jf.json"
     return json.loads(path.read_text()) if path.is_file() else None
 
-
-__all__ = ["region_j", "boundary_map", "boundary_pr", "boundary_f", "tolerance", "last_quarter",
-           "ObjectScores", "aggregate", "JFWriter", "load_jf", "asdict"]

@@ -82,3 +82,17 @@ def litcore_register_commands(subparsers):
     from litcore.vos.synth.cli import add_synth_parser
 
     add_synth_parser(subparsers)
+    p = subparsers.add_parser("export", help="write a run's saved masks as palette PNGs, per-object PNGs or COCO RLE")
+    p.add_argument("run", help="run directory written with `lit run ... --save-masks`")
+    p.add_argument("--format", action="append", required=True, choices=["palette", "per-object", "coco"],
+                   help="repeatable: palette (masks/), per-object (masks_per_object/), coco (annotations.coco.json)")
+    p.add_argument("--out", help="output folder (default: the run directory)")
+    p.set_defaults(func=_cmd_export)
+
+
+def _cmd_export(args) -> int:
+    from litcore.vos.exports import export_run
+
+    out = export_run(args.run, args.format, args.out)
+    print(f"wrote {', '.join(args.format)} masks to {out}")
+    return 0

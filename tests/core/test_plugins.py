@@ -45,7 +45,7 @@ def test_builtins_register_through_the_hooks():
     assert reg.names("adapter") == ["full", "lora", "lora-pool", "none"]
     assert reg.names("policy") == ["every", "first", "replay"]
     assert reg.names("oracle") == ["vos-clicks"]
-    assert reg.names("dataset") == ["davis", "synth"]
+    assert reg.names("dataset") == ["davis", "lvos", "mose", "sav", "synth", "vost"]
     assert reg.names("model") == []  # models only come from plugins
     # they went through pluggy: each hook has the built-in module as an implementation
     impl_plugins = {i.plugin_name for i in pm.hook.litcore_register_adapters.get_hookimpls()}
@@ -225,7 +225,8 @@ def test_plugin_infos_attribute_components_to_plugins():
     builtins, vos, sam2 = (infos[n].registered for n in ("litcore.builtins", "litcore.vos.plugin", "sam2"))
     assert sorted(builtins["adapter"]) == ["full", "lora", "lora-pool", "none"]
     assert sorted(builtins["policy"]) == ["every", "first", "replay"]
-    assert sorted(vos["dataset"]) == ["davis", "synth"] and vos["oracle"] == ["vos-clicks"]
+    assert sorted(vos["dataset"]) == ["davis", "lvos", "mose", "sav", "synth", "vost"]
+    assert vos["oracle"] == ["vos-clicks"]
     assert sam2["model"] == ["sam2"]
     assert not {"model", "dataset", "oracle"} & set(builtins) and "model" not in vos
     assert "litcore_register_models" in infos["sam2"].hooks

@@ -1,0 +1,217 @@
+"""`lit bench`: a grid of models x datasets x methods (and correction budgets), one run directory each.
+
+Every cell goes through `Experiment` + `run_to_dir`, exactly like `lit run`,
+so a bench is nothing but many ordinary runs laid out as
+`OUT/<model>/<dataset>/<method>/` (budget runs under `budget-<K>/<method>/`)
+plus `OUT/bench.json`, from which `litcore.reports` builds the tables.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from litcore.experiment import Experiment, ExperimentSpec, run_to_dir
+from litcore.results import load_summary
+
+_LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
+
+
+@dataclass
+class Component:
+    """A model or dataset of the grid: `label` names its folder, `name` is the registered component."""
+
+    label: str
+    name: str
+    options: dict[str, Any] = field(default_factory=dict)
+    groups: list[str] | None = None
+    objects: list[str] | None = None
+
+
+@dataclass
+class BenchConfig:
+    models: list[Component]
+    datasets: list[Component]
+    methods: list[str] = field(default_factory=lambda: ["baseline", "lit-lora"])
+    baseline: str = "baseline"
+    lit: str = "lit-lora"
+    budgets: list[int] = field(default_factory=list)
+    budget_methods: list[str] | None = None        # default: baseline and lit
+    oracle: str | None = None
+    oracle_options: dict[str, Any] = field(default_factory=dict)
+    policy_options: dict[str, Any] = field(default_factory=dict)
+    adapter_options: dict[str, dict[str, Any]] = field(default_factory=dict)  # per adapter name
+    time: dict[str, Any] = field(default_factory=dict)                         # annotation-time costs
+    seed: int = 0
+    min_baseline_corrections: int | None = None
+    subset_from: str | None = None
+    save_masks: str | None = None
+    jf: bool = True
+    keep_going: bool = False
+
+    def __post_init__(self) -> None:
+        for c in self.models + self.datasets:
+            if not _LABEL.match(c.label):
+                raise ValueError(f"bench label {c.label!r} must be a plain folder name ([A-Za-z0-9._+-])")
+        if not self.models or not self.datasets or not self.methods:
+            raise ValueError("a bench needs at least one model, one dataset and one method")
+        if self.min_baseline_corrections is not None and not self.subset_from:
+            raise ValueError("--min-baseline-corrections needs --from (an earlier baseline run or bench)")
+
+    def budget_method_list(self) -> list[str]:
+        wanted = self.budget_methods or [self.baseline, self.lit]
+        return [m for m in wanted if m in self.methods] or list(self.methods)
+
+
+def _components(table: dict[str, Any], kind: str) -> list[Component]:
+    out = []
+    for label, entry in table.items():
+        if not isinstance(entry, dict):
+            raise ValueError(f"[{kind}s.{label}] must be a table")
+        options = dict(entry.get("options", {}))
+        if "root" in entry:
+            options["root"] = entry["root"]
+        out.append(Component(label, entry.get(kind, label), options, entry.get("videos"), entry.get("objects")))
+    return out
+
+
+def load_toml(path: str | Path) -> BenchConfig:
+    """A bench file: top-level settings, `[models.<label>]`, `[datasets.<label>]`, `[time]`, `[subset]`."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as e:
+        raise ValueError(f"bench file {path}: {e}") from e
+    subset = data.pop("subset", {})
+    models = _components(data.pop("models", {}), "model")
+    datasets = _components(data.pop("datasets", {}), "dataset")
+    data.pop("out", None)
+    known = {f for f in BenchConfig.__dataclass_fields__} - {"models", "datasets"}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ValueError(f"bench file {path}: unknown setting(s) {unknown}")
+    return BenchConfig(models, datasets, **data, min_baseline_corrections=subset.get("min_baseline_corrections"),
+                       subset_from=subset.get("from"))
+
+
+def toml_out(path: str | Path) -> str | None:
+    return tomllib.loads(Path(path).read_text()).get("out")
+
+
+@dataclass
+class Cell:
+    """One run of the grid."""
+
+    model: str
+    dataset: str
+    method: str
+    budget: int | None
+    dir: Path
+    spec: ExperimentSpec
+
+
+def _baseline_summary(cfg: BenchConfig, model: str, dataset: str) -> dict[str, Any]:
+    src = Path(cfg.subset_from or "")
+    for cand in (src, src / model / dataset / cfg.baseline):
+        if (cand / "summary.json").is_file():
+            return load_summary(cand)
+    raise FileNotFoundError(f"--from {src}: neither it nor {src / model / dataset / cfg.baseline} holds a "
+                            "summary.json of a baseline run")
+
+
+def challenging_objects(summary: dict[str, Any], k: int) -> list[str]:
+    """Episodes ("video/object") whose baseline needed at least `k` user corrections."""
+    return [ep["episode_id"] for ep in summary["episodes"] if (ep.get("user_corrections") or 0) >= k]
+
+
+def plan(cfg: BenchConfig, out: str | Path) -> list[Cell]:
+    """Every cell of the grid, in run order (baseline first, then the other methods, then budgets)."""
+    out = Path(out)
+    cells = []
+    for m in cfg.models:
+        for d in cfg.datasets:
+            groups, objects = d.groups, d.objects
+            if cfg.min_baseline_corrections is not None:
+                chosen = challenging_objects(_baseline_summary(cfg, m.label, d.label), cfg.min_baseline_corrections)
+                if objects:
+                    chosen = [o for o in chosen if o in objects]
+                if not chosen:
+                    raise ValueError(f"{m.label}/{d.label}: no episode has >= {cfg.min_baseline_corrections} "
+                                     "baseline corrections")
+                objects = chosen
+                groups = list(dict.fromkeys(o.rsplit("/", 1)[0] for o in chosen))
+            base = ExperimentSpec(model=m.name, dataset=d.name, model_options=dict(m.options),
+                                  dataset_options=dict(d.options), oracle=cfg.oracle,
+                                  oracle_options=dict(cfg.oracle_options), policy_options=dict(cfg.policy_options),
+                                  groups=groups, objects=objects, seed=cfg.seed)
+            order = [cfg.baseline] * (cfg.baseline in cfg.methods) + [x for x in cfg.methods if x != cfg.baseline]
+            for method in order:
+                spec = _with_method(base, method, cfg)
+                cells.append(Cell(m.label, d.label, method, None, out / m.label / d.label / method, spec))
+            for k in cfg.budgets:
+                for method in cfg.budget_method_list():
+                    spec = replace(_with_method(base, method, cfg), max_corrections=int(k))
+                    cells.append(Cell(m.label, d.label, method, int(k),
+                                      out / m.label / d.label / f"budget-{int(k)}" / method, spec))
+    return cells
+
+
+def _with_method(base: ExperimentSpec, method: str, cfg: BenchConfig) -> ExperimentSpec:
+    spec = replace(base, method=method)  # __post_init__ resolves the method's adapter and policy
+    return replace(spec, adapter_options=dict(cfg.adapter_options.get(spec.adapter, {})))
+
+
+def _done(cell: Cell) -> bool:
+    marker = cell.dir / "bench-run.json"
+    if not marker.is_file() or not (cell.dir / "summary.json").is_file():
+        return False
+    return json.loads(marker.read_text()).get("spec") == json.loads(json.dumps(asdict(cell.spec), default=str))
+
+
+def run_cell(cell: Cell, cfg: BenchConfig, registry: Any, quiet: bool = True) -> dict[str, Any]:
+    from litcore.cli.progress import Progress
+
+    exp = Experiment(cell.spec, registry)
+    consumers = []
+    if getattr(exp.dataset, "task", None) == "vos" and hasattr(exp.dataset, "video"):
+        from litcore.vos.exports import run_consumers  # J&F and masks only where there are videos
+
+        consumers = run_consumers(exp.dataset, cell.dir, save_masks=cfg.save_masks, jf=cfg.jf)
+    progress = Progress(disable=quiet, desc=f"{cell.model}/{cell.dataset}/{cell.method}"
+                        + (f"@{cell.budget}" if cell.budget is not None else ""))
+    try:
+        summary = run_to_dir(exp, cell.dir, keep_going=cfg.keep_going, on_record=progress.update,
+                             consumers=consumers)
+    finally:
+        progress.close()
+    (cell.dir / "bench-run.json").write_text(json.dumps({"spec": asdict(cell.spec), "complete": True},
+                                                        indent=2, default=str))
+    return summary
+
+
+def run_bench(cfg: BenchConfig, out: str | Path, *, resume: bool = False, quiet: bool = True,
+              registry: Any = None) -> list[Cell]:
+    """Run (or, with `resume`, skip finished) cells, then record the grid in OUT/bench.json."""
+    from litcore.plugins import build_registry
+
+    registry = registry or build_registry()
+    cells = plan(cfg, out)
+    write_index(cfg, cells, out)
+    for cell in cells:
+        if resume and _done(cell):
+            continue
+        run_cell(cell, cfg, registry, quiet=quiet)
+    return cells
+
+
+def write_index(cfg: BenchConfig, cells: list[Cell], out: str | Path) -> None:
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    index = {"config": asdict(cfg),
+             "runs": [{"model": c.model, "dataset": c.dataset, "method": c.method, "budget": c.budget,
+                       "dir": str(c.dir.relative_to(out))} for c in cells]}
+    (out / "bench.json").write_text(json.dumps(index, indent=2, default=str))
