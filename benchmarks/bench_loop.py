@@ -63,13 +63,14 @@ def main() -> None:
     ap.add_argument("--checkpoint", default="default")
     ap.add_argument("--image-size", type=int, default=None)
     ap.add_argument("--frames", type=int, default=24)
+    ap.add_argument("--device", default="cpu")
     ap.add_argument("--out", default=None, help="write a Markdown section to this file")
     args = ap.parse_args()
     from litcore.plugins import build_registry
 
     reg = build_registry()
     ckpt = None if args.checkpoint == "null" else args.checkpoint
-    model = reg.create("model", "sam2", checkpoint=ckpt, image_size=args.image_size, device="cpu")
+    model = reg.create("model", "sam2", checkpoint=ckpt, image_size=args.image_size, device=args.device)
     size = model.predictor.image_size
     video = _video(args.frames, size)
     results = {}

@@ -116,7 +116,7 @@ def clip_step(model, clip: Clip, rng: np.random.Generator) -> tuple[dict, dict]:
             losses.add(step_losses(sam_outputs, target))
         else:
             current, sam_outputs = _run(model, t, False, feats, pos, sizes, None, None, output_dict)
-            losses.add(step_losses(sam_outputs, target))
+            losses.add(step_losses(sam_outputs, target, supervise_all=True))
             tracked_j.append(mean_iou(sam_outputs[4], target))
             if t == fix_frame:
                 points, current, sam_outputs = _interact(model, rng, t, False, feats, pos, sizes, target, None,
