@@ -6,7 +6,10 @@ focal+dice) is supervised, so the heads can specialise on ambiguous prompts;
 the IoU head learns on every candidate. Mask terms vanish on frames where the
 object is absent, leaving only the object-score term there.
 
-Two deliberate departures, both found by watching a from-scratch run stall.
+Three deliberate departures, all found by watching from-scratch runs stall.
+The mask focal loss is unweighted (SAM 2: alpha 0.25): a 3:1 weight on
+background makes every uncertain pixel cheaper as background, and from random
+weights the masks shrank to nothing instead of sharpening.
 Tracked frames (no prompt) supervise *every* candidate: there is nothing
 ambiguous to specialise on, and winner-take-all let a different slot win per
 video, leaving the tracker's output to an IoU head that had not learned yet.
@@ -24,15 +27,18 @@ import torch
 import torch.nn.functional as F
 
 WEIGHTS = {"focal": 20.0, "dice": 1.0, "iou": 1.0, "obj": 1.0}  # "iou" is the BCE IoU term
+FOCAL_ALPHA = -1.0  # no class weighting (SAM 2 uses 0.25, see above)
 
 
-def _focal(logits: torch.Tensor, target: torch.Tensor, valid: torch.Tensor, alpha=0.25, gamma=2.0) -> torch.Tensor:
+def _focal(logits: torch.Tensor, target: torch.Tensor, valid: torch.Tensor, alpha=FOCAL_ALPHA, gamma=2.0
+           ) -> torch.Tensor:
     """Per-mask sigmoid focal loss averaged over valid pixels: (B, M, H, W) -> (B, M)."""
     prob = logits.sigmoid()
     ce = F.binary_cross_entropy_with_logits(logits, target, reduction="none")
     p_t = prob * target + (1 - prob) * (1 - target)
     loss = ce * (1 - p_t) ** gamma
-    loss = loss * (alpha * target + (1 - alpha) * (1 - target))
+    if alpha >= 0:
+        loss = loss * (alpha * target + (1 - alpha) * (1 - target))
     return (loss * valid).flatten(2).sum(-1) / valid.flatten(2).sum(-1).clamp(min=1)
 
 
