@@ -27,10 +27,6 @@ class Comparison:
         return 100.0 * (base - self.totals[i]["user_corrections"]) / base
 
 
-def _label(path: Path, summary_manifest: dict[str, Any] | None) -> str:
-    return path.name
-
-
 def compare_runs(paths: list[Path]) -> Comparison:
     if len(paths) < 2:
         raise ValueError("compare needs at least two run directories")
@@ -42,7 +38,7 @@ def compare_runs(paths: list[Path]) -> Comparison:
         t = s["totals"]
         totals.append({k: t.get(k) for k in ("user_corrections", "clicks", "mask_corrections", "auto_corrections",
                                              "update_seconds_mean", "J", "groups", "user_corrections_per_group")})
-    return Comparison([_label(p, None) for p in paths], groups, per_group, totals)
+    return Comparison([p.name for p in paths], groups, per_group, totals)
 
 
 def _cell(v: Any) -> str:
