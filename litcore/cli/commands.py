@@ -46,7 +46,8 @@ def add_core_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="baseline vs LIT on the embedded model and data (no downloads)")
     p.add_argument("--task", default="vos", help="which task's demo (see `lit plugins`: demos)")
     p.add_argument("--out", default="lit-runs/demo", help="where results and plots go")
-    p.add_argument("--videos", type=int, default=10, help="number of generated videos / streams")
+    p.add_argument("--videos", type=int, default=None,
+                   help="number of generated videos / class streams (default: the task's, VOS 4, classification 10)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--quiet", action="store_true")
     p.add_argument("--threads", type=int, default=1,
@@ -154,7 +155,8 @@ def _set_threads(n: int | None) -> None:
 def cmd_demo(args: argparse.Namespace) -> int:
     _set_threads(args.threads)
     runner = build_registry().get("demo", args.task).factory
-    runner(args.out, videos=args.videos, seed=args.seed, quiet=args.quiet)
+    extra = {} if args.videos is None else {"videos": args.videos}
+    runner(args.out, seed=args.seed, quiet=args.quiet, **extra)
     return 0
 
 

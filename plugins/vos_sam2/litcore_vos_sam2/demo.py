@@ -18,7 +18,7 @@ from litcore.experiment import ExperimentSpec
 METHODS = ["baseline", "lit-lora"]
 
 
-def run_vos_demo(out_dir: str | Path, *, videos: int = 10, seed: int = 0, quiet: bool = False,
+def run_vos_demo(out_dir: str | Path, *, videos: int = 4, seed: int = 0, quiet: bool = False,
                  model_options: dict[str, Any] | None = None) -> dict[str, Any]:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
