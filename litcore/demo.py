@@ -79,3 +79,15 @@ def report(c: Comparison) -> str:
 def summary_dict(c: Comparison) -> dict[str, Any]:
     return {"runs": c.runs, "groups": c.groups, "per_group": c.per_group, "totals": c.totals,
             "reduction_percent": c.reduction(len(c.runs) - 1)}
+
+
+def write_outputs(c: Comparison, out: Path, plot_name: str, title: str) -> tuple[dict[str, Any], Path]:
+    """Print the table and write comparison.md, comparison.json and the per-group plot."""
+    import json
+
+    text = report(c)
+    print(text)
+    (out / "comparison.md").write_text(text + "\n")
+    summary = summary_dict(c)
+    (out / "comparison.json").write_text(json.dumps(summary, indent=2))
+    return summary, plot_corrections(c, out / plot_name, title=title)

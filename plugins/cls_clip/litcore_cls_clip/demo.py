@@ -7,11 +7,10 @@ the checkpoint it stops before running anything and says how to train it.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-from litcore.demo import plot_corrections, report, run_side_by_side, summary_dict
+from litcore.demo import run_side_by_side, write_outputs
 from litcore.experiment import ExperimentSpec
 from litcore_cls_clip import synth
 from litcore_cls_clip.data import stream_id
@@ -41,12 +40,7 @@ def run_classification_demo(out_dir: str | Path, *, videos: int = 10, seed: int 
                           dataset_options={"split": "test", "per_class": 30, **(dataset_options or {})},
                           groups=groups, seed=seed)
     comparison = run_side_by_side(base, METHODS, out, quiet=quiet)
-    text = report(comparison)
-    print(text)
-    (out / "comparison.md").write_text(text + "\n")
-    summary = summary_dict(comparison)
-    (out / "comparison.json").write_text(json.dumps(summary, indent=2))
-    plot = plot_corrections(comparison, out / "corrections_per_stream.png",
-                            title="User corrections per class stream: tiny CLIP vs + LIT-LoRA (synthetic birds)")
+    summary, plot = write_outputs(comparison, out, "corrections_per_stream.png",
+                                  "User corrections per class stream: tiny CLIP vs + LIT-LoRA (synthetic birds)")
     print(f"\nresults: {out}/<method>/summary.json; plot: {plot}")
     return summary

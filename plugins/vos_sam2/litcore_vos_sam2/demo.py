@@ -6,13 +6,12 @@ fresh machine with no downloads.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from litcore.demo import plot_corrections, report, run_side_by_side, summary_dict
+from litcore.demo import run_side_by_side, write_outputs
 from litcore.experiment import ExperimentSpec
 
 METHODS = ["baseline", "lit-lora"]
@@ -33,13 +32,8 @@ def run_vos_demo(out_dir: str | Path, *, videos: int = 4, seed: int = 0, quiet: 
             outcome[method].setdefault(rec.episode_id, {})[rec.index] = rec.outcome
 
     comparison = run_side_by_side(base, METHODS, out, quiet=quiet, on_record=keep)
-    text = report(comparison)
-    print(text)
-    (out / "comparison.md").write_text(text + "\n")
-    summary = summary_dict(comparison)
-    (out / "comparison.json").write_text(json.dumps(summary, indent=2))
-    plot = plot_corrections(comparison, out / "corrections_per_video.png",
-                            title="User corrections per video: SAM2 vs SAM2 + LIT-LoRA (synthetic hard split)")
+    summary, plot = write_outputs(comparison, out, "corrections_per_video.png",
+                                  "User corrections per video: SAM2 vs SAM2 + LIT-LoRA (synthetic hard split)")
     strip = plot_strip(kept, outcome, out, split="hard", size=128)
     print(f"\nresults: {out}/<method>/summary.json; plots: {plot}, {strip}")
     return summary
