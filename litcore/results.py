@@ -17,7 +17,7 @@ import platform
 import sys
 from importlib import metadata as md
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable
 
 from litcore.loop import EpisodeRecord, StepRecord
 
@@ -63,12 +63,6 @@ class RunWriter:
         self.manifest = {**manifest, "versions": versions()}
         self._write_json("manifest.json", self.manifest)
         self._write_summary()
-
-    def consume(self, records: Iterable[StepRecord | EpisodeRecord]) -> Iterator[StepRecord | EpisodeRecord]:
-        """Pass records through, writing each episode when its end record arrives."""
-        for rec in records:
-            self.write(rec)
-            yield rec
 
     def write(self, rec: StepRecord | EpisodeRecord) -> None:
         if isinstance(rec, StepRecord):
