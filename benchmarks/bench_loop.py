@@ -61,6 +61,8 @@ def time_update(model, registry, adapter_name: str, video, steps: int = 40) -> t
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--checkpoint", default="default")
+    ap.add_argument("--config", default="default", help="e.g. configs/sam2.1/sam2.1_hiera_b+.yaml (random weights "
+                    "with --checkpoint null: timings of the paper's model size without downloading it)")
     ap.add_argument("--image-size", type=int, default=None)
     ap.add_argument("--frames", type=int, default=24)
     ap.add_argument("--device", default="cpu")
@@ -70,7 +72,8 @@ def main() -> None:
 
     reg = build_registry()
     ckpt = None if args.checkpoint == "null" else args.checkpoint
-    model = reg.create("model", "sam2", checkpoint=ckpt, image_size=args.image_size, device=args.device)
+    model = reg.create("model", "sam2", config=args.config, checkpoint=ckpt, image_size=args.image_size,
+                       device=args.device)
     size = model.predictor.image_size
     video = _video(args.frames, size)
     results = {}
@@ -78,13 +81,16 @@ def main() -> None:
         torch.set_num_threads(threads)
         results[f"fps_threads{threads}"] = time_propagation(model, video)
     torch.set_num_threads(1)
+    for name in ("lora", "full"):  # untimed warm-up: first backward/optimizer kernels (GPU) and allocations
+        time_update(model, reg, name, video, steps=3)
     lora_s, lora_p = time_update(model, reg, "lora", video)
     full_s, full_p = time_update(model, reg, "full", video)
     results.update(lora_update_s=lora_s, lora_params=lora_p, full_update_s=full_s, full_params=full_p,
                    lora_step_ms=1000 * lora_s / 40, full_over_lora=full_s / lora_s,
                    threads2_over_threads1_fps=results["fps_threads2"] / results["fps_threads1"],
                    machine=f"{platform.machine()} {torch.get_num_threads()}t, {platform.processor() or 'cpu'}",
-                   image_size=size, checkpoint=str(ckpt))
+                   image_size=size, checkpoint=str(ckpt), config=args.config, device=args.device,
+                   gpu=torch.cuda.get_device_name() if args.device.startswith("cuda") else None)
     print(json.dumps(results, indent=2))
     if args.out:
         lines = [

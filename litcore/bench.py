@@ -172,7 +172,7 @@ def _done(cell: Cell) -> bool:
     return json.loads(marker.read_text()).get("spec") == json.loads(json.dumps(asdict(cell.spec), default=str))
 
 
-def run_cell(cell: Cell, cfg: BenchConfig, registry: Any, quiet: bool = True) -> dict[str, Any]:
+def run_cell(cell: Cell, cfg: BenchConfig, registry: Any, quiet: bool = True, jobs: int = 1) -> dict[str, Any]:
     from litcore.cli.progress import Progress
 
     exp = Experiment(cell.spec, registry)
@@ -185,7 +185,7 @@ def run_cell(cell: Cell, cfg: BenchConfig, registry: Any, quiet: bool = True) ->
                         + (f"@{cell.budget}" if cell.budget is not None else ""))
     try:
         summary = run_to_dir(exp, cell.dir, keep_going=cfg.keep_going, on_record=progress.update,
-                             consumers=consumers)
+                             consumers=consumers, jobs=jobs)
     finally:
         progress.close()
     (cell.dir / "bench-run.json").write_text(json.dumps({"spec": asdict(cell.spec), "complete": True},
@@ -194,8 +194,11 @@ def run_cell(cell: Cell, cfg: BenchConfig, registry: Any, quiet: bool = True) ->
 
 
 def run_bench(cfg: BenchConfig, out: str | Path, *, resume: bool = False, quiet: bool = True,
-              registry: Any = None) -> list[Cell]:
-    """Run (or, with `resume`, skip finished) cells, then record the grid in OUT/bench.json."""
+              registry: Any = None, jobs: int = 1) -> list[Cell]:
+    """Run (or, with `resume`, skip finished) cells, then record the grid in OUT/bench.json.
+
+    `jobs` worker processes share each cell's videos (an execution setting, not part of the config).
+    """
     from litcore.plugins import build_registry
 
     registry = registry or build_registry()
@@ -204,7 +207,7 @@ def run_bench(cfg: BenchConfig, out: str | Path, *, resume: bool = False, quiet:
     for cell in cells:
         if resume and _done(cell):
             continue
-        run_cell(cell, cfg, registry, quiet=quiet)
+        run_cell(cell, cfg, registry, quiet=quiet, jobs=jobs)
     return cells
 
 

@@ -17,8 +17,11 @@ from litcore.loop import EpisodeRecord, StepRecord
 
 def run_side_by_side(base: ExperimentSpec, methods: list[str], out_dir: str | Path, *, quiet: bool = False,
                      on_record: Callable[[str, StepRecord | EpisodeRecord], None] | None = None,
-                     registry=None) -> Comparison:
-    """Run `base` once per method into out_dir/<method>; return their comparison."""
+                     registry=None, jobs: int = 1) -> Comparison:
+    """Run `base` once per method into out_dir/<method>; return their comparison.
+
+    `jobs` worker processes share each method's groups (same records as one process).
+    """
     from litcore.cli.progress import Progress
     from litcore.plugins import build_registry
 
@@ -34,7 +37,7 @@ def run_side_by_side(base: ExperimentSpec, methods: list[str], out_dir: str | Pa
                 on_record(_m, rec)
 
         try:
-            run_to_dir(exp, out / method, on_record=consume)
+            run_to_dir(exp, out / method, on_record=consume, jobs=jobs)
         finally:
             progress.close()
     return compare_runs([out / m for m in methods])

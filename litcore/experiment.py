@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
+from litcore.errors import LitcoreError
 from litcore.loop import EpisodeRecord, LiveTrainer, StepRecord
 from litcore.plugins import build_registry
 from litcore.registry import Registry
@@ -94,37 +95,66 @@ class Experiment:
 
 def run_to_dir(exp: Experiment, out_dir: str | Path, *, keep_going: bool = False,
                on_record: Callable[[StepRecord | EpisodeRecord], None] | None = None,
-               consumers: Sequence[Any] = ()) -> dict[str, Any]:
+               consumers: Sequence[Any] = (), jobs: int = 1) -> dict[str, Any]:
     """Run every episode, writing results as each finishes; return the summary.
 
     With `keep_going`, an episode that raises (a broken file in one video) is
     recorded in the manifest and the run continues; otherwise the error
     propagates after the finished episodes are safely on disk. `consumers`
     (mask writers, J&F) get every record through `write(rec)` and `close()`
-    at the end, even after an error.
+    at the end, even after an error. `jobs > 1` runs groups in that many
+    worker processes (litcore.parallel): the same records, delivered a whole
+    group at a time.
     """
     from litcore.results import load_summary
 
     writer = RunWriter(out_dir, exp.manifest())
-    groups = exp.spec.groups or exp.dataset.groups()
+    groups = list(exp.spec.groups or exp.dataset.groups())
+
+    def emit(rec: StepRecord | EpisodeRecord) -> None:
+        writer.write(rec)
+        for consumer in consumers:
+            consumer.write(rec)
+        if on_record is not None:
+            on_record(rec)
+
     try:
-        for group in groups:
-            # one group (video) at a time, so a broken video cannot stop the others with --keep-going
-            current = f"{group}/*"
-            try:
-                for episode in exp.dataset.episodes(groups=[group], objects=exp.spec.objects):
-                    current = episode.episode_id
-                    for rec in exp.trainer.run_episode(episode):
-                        writer.write(rec)
-                        for consumer in consumers:
-                            consumer.write(rec)
-                        if on_record is not None:
-                            on_record(rec)
-            except Exception as exc:
-                writer.record_error(current, f"{type(exc).__name__}: {exc}")
-                if not keep_going:
-                    raise
+        if jobs > 1 and len(groups) > 1:
+            _run_parallel(exp, groups, jobs, writer, emit, keep_going)
+        else:
+            for group in groups:
+                # one group (video) at a time, so a broken video cannot stop the others with --keep-going
+                current = f"{group}/*"
+                try:
+                    for episode in exp.dataset.episodes(groups=[group], objects=exp.spec.objects):
+                        current = episode.episode_id
+                        for rec in exp.trainer.run_episode(episode):
+                            emit(rec)
+                except Exception as exc:
+                    writer.record_error(current, f"{type(exc).__name__}: {exc}")
+                    if not keep_going:
+                        raise
     finally:
         for consumer in consumers:
             consumer.close()
     return load_summary(out_dir)
+
+
+class WorkerError(LitcoreError):
+    """An episode failed in a worker process; the message names the episode and the original error."""
+
+
+def _run_parallel(exp: Experiment, groups: list[str], jobs: int, writer: RunWriter, emit, keep_going: bool) -> None:
+    import torch
+
+    from litcore.parallel import parallel_groups
+
+    first_error = None
+    for result in parallel_groups(exp.spec, groups, jobs, torch.get_num_threads(), stop_on_error=not keep_going):
+        for rec in result.records:
+            emit(rec)
+        if result.error is not None:
+            writer.record_error(result.failed_at, result.error)
+            first_error = first_error or f"{result.failed_at}: {result.error}"
+    if first_error is not None and not keep_going:
+        raise WorkerError(first_error)

@@ -73,7 +73,8 @@ def litcore_register_demos(register: Register) -> None:
     """Register the `lit demo` of a task (the embedded model and data, no downloads).
 
     :param register: call ``register(task_name, runner, task=..., description=...)``;
-        ``runner(out_dir, *, videos, seed, quiet) -> dict`` runs the demo and returns its summary.
+        ``runner(out_dir, *, videos, seed, quiet, jobs) -> dict`` runs the demo and returns its
+        summary; ``jobs`` is the number of worker processes (see :mod:`litcore.parallel`).
     """
 
 

@@ -23,6 +23,27 @@ from litcore.types import UpdateReport
 TRIGGERS = ("every", "first")
 
 
+class _ModeSwitch:
+    """`module.train(mode)` without the per-call tree walk (a quarter of a small decoder's update time).
+
+    Flips `training` directly on every submodule. Only used when no submodule
+    overrides `train()`; otherwise falls back to the module's own method.
+    """
+
+    def __init__(self, module: torch.nn.Module) -> None:
+        self.module = module
+        mods = list(module.modules())
+        plain = all(type(m).train is torch.nn.Module.train for m in mods)
+        self.mods = mods if plain else None
+
+    def __call__(self, mode: bool) -> None:
+        if self.mods is None:
+            self.module.train(mode)
+            return
+        for m in self.mods:
+            m.__dict__["training"] = mode
+
+
 @dataclass
 class PolicyConfig:
     trigger: str = "every"          # "every": each correction; "first": only the first (no continual learning)
@@ -66,18 +87,19 @@ class UpdatePolicy:
         params = adapter.trainable_parameters()
         optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
         start = time.perf_counter()
+        set_mode = _ModeSwitch(module)
         best, since_best, step = float("-inf"), 0, 0
         best_state = None
         losses: list[float] = []
         score = 0.0
         for step in range(1, cfg.max_steps + 1):
-            module.train()
+            set_mode(True)
             optimizer.zero_grad(set_to_none=True)
             loss = learner.loss(module, batch)
             loss.backward()
             optimizer.step()
             losses.append(float(loss.detach()))
-            module.eval()
+            set_mode(False)
             with torch.no_grad():
                 score = float(learner.score(module, sample))
             if score > best:

@@ -49,6 +49,7 @@ def add_bench_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--keep-going", action="store_true", help="record failing episodes and continue")
     p.add_argument("--quiet", action="store_true")
     p.add_argument("--threads", type=int, help="torch intra-op threads")
+    p.add_argument("--jobs", type=int, default=1, help="worker processes sharing each run's videos")
     p.set_defaults(func=cmd_bench)
 
 
@@ -115,7 +116,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         raise ValueError("lit bench needs --out (or `out = ...` in the bench file)")
     if not args.report_only:
         _set_threads(args.threads)
-        run_bench(config_from_args(args), out, resume=args.resume, quiet=args.quiet)
+        run_bench(config_from_args(args), out, resume=args.resume, quiet=args.quiet, jobs=args.jobs)
     written, plots = report(out)
     print(f"bench in {out}: {len(written)} table files, {len(plots)} plots; see {Path(out) / 'report.md'}")
     return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,8 @@ def add_core_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--quiet", action="store_true")
     p.add_argument("--threads", type=int, default=1,
                    help="torch intra-op threads (1 is fastest for the tiny CPU models; see docs/performance.md)")
+    p.add_argument("--jobs", type=int, default=None,
+                   help="worker processes, each running whole videos/streams (default: the number of CPU cores)")
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("compare", help="compare two or more runs: corrections per group, totals, reduction")
@@ -84,6 +87,8 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--keep-going", action="store_true", help="record failing episodes and continue")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--threads", type=int, help="torch intra-op threads (default: torch's choice)")
+    p.add_argument("--jobs", type=int, default=1,
+                   help="worker processes, each running whole groups (videos); the records are identical")
     p.add_argument("--save-masks", nargs="?", const="npz", metavar="FORMATS",
                    help="keep the predicted masks (VOS): comma-separated npz,palette,per-object,coco "
                         "(default npz; `lit export` makes the others from it later)")
@@ -135,7 +140,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     progress = Progress(disable=args.quiet)
     try:
         summary = run_to_dir(exp, args.out, keep_going=args.keep_going, on_record=progress.update,
-                             consumers=consumers)
+                             consumers=consumers, jobs=args.jobs)
     finally:
         progress.close()
     t = summary["totals"]
@@ -156,7 +161,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     _set_threads(args.threads)
     runner = build_registry().get("demo", args.task).factory
     extra = {} if args.videos is None else {"videos": args.videos}
-    runner(args.out, seed=args.seed, quiet=args.quiet, **extra)
+    jobs = args.jobs if args.jobs is not None else (os.cpu_count() or 1)
+    runner(args.out, seed=args.seed, quiet=args.quiet, jobs=max(1, jobs), **extra)
     return 0
 
 

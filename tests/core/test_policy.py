@@ -224,3 +224,42 @@ def test_describe_carries_the_config():
     d = replay(replay=3, lr=5e-4).describe()
     assert d["name"] == "replay" and d["replay"] == 3 and d["lr"] == 5e-4 and d["trigger"] == "every"
     assert policy_mod.PolicyConfig().lr == 1e-4 and PolicyConfig().max_steps == 40
+
+
+# --- train/eval switching -----------------------------------------------------------
+
+
+class _FrozenNorm(nn.Module):
+    """Overrides train() (as frozen-BatchNorm modules do): the fast switch must defer to it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lin = nn.Linear(3, 1)
+        self.calls: list[bool] = []
+
+    def train(self, mode: bool = True):
+        self.calls.append(mode)
+        return super().train(mode)
+
+    def forward(self, x):
+        return self.lin(x)
+
+
+def test_every_submodule_trains_during_loss_and_evaluates_during_score():
+    adapter = _adapter()
+    deep = adapter.module
+    learner = ScriptedLearner([0.1, 0.2, 0.3])
+    seen: list[tuple[str, set[bool]]] = []
+    loss, score = learner.loss, learner.score
+    learner.loss = lambda m, s: (seen.append(("loss", {x.training for x in deep.modules()})), loss(m, s))[1]
+    learner.score = lambda m, s: (seen.append(("score", {x.training for x in deep.modules()})), score(m, s))[1]
+    every_correction(max_steps=3).update(adapter, learner, 0.5)
+    assert seen == [("loss", {True}), ("score", {False})] * 3
+    assert not any(m.training for m in deep.modules())  # left in eval mode
+
+
+def test_a_module_with_its_own_train_method_is_switched_through_it():
+    adapter = FullFineTune()
+    adapter.attach(_FrozenNorm(), None)
+    every_correction(max_steps=2).update(adapter, ScriptedLearner([0.1, 0.2]), 0.5)
+    assert adapter.module.calls[:4] == [True, False, True, False]

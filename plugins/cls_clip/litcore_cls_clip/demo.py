@@ -18,7 +18,7 @@ from litcore_cls_clip.data import stream_id
 METHODS = ["baseline", "lit-lora"]
 
 
-def run_classification_demo(out_dir: str | Path, *, videos: int = 10, seed: int = 0, quiet: bool = False,
+def run_classification_demo(out_dir: str | Path, *, videos: int = 10, seed: int = 0, quiet: bool = False, jobs: int = 1,
                             model_options: dict[str, Any] | None = None,
                             dataset_options: dict[str, Any] | None = None) -> dict[str, Any]:
     options = dict(model_options or {})
@@ -39,7 +39,7 @@ def run_classification_demo(out_dir: str | Path, *, videos: int = 10, seed: int 
     base = ExperimentSpec(model="clip", dataset="synth-cls", model_options=options,
                           dataset_options={"split": "test", "per_class": 30, **(dataset_options or {})},
                           groups=groups, seed=seed)
-    comparison = run_side_by_side(base, METHODS, out, quiet=quiet)
+    comparison = run_side_by_side(base, METHODS, out, quiet=quiet, jobs=jobs)
     summary, plot = write_outputs(comparison, out, "corrections_per_stream.png",
                                   "User corrections per class stream: tiny CLIP vs + LIT-LoRA (synthetic birds)")
     print(f"\nresults: {out}/<method>/summary.json; plot: {plot}")

@@ -17,7 +17,7 @@ from litcore.experiment import ExperimentSpec
 METHODS = ["baseline", "lit-lora"]
 
 
-def run_vos_demo(out_dir: str | Path, *, videos: int = 4, seed: int = 0, quiet: bool = False,
+def run_vos_demo(out_dir: str | Path, *, videos: int = 4, seed: int = 0, quiet: bool = False, jobs: int = 1,
                  model_options: dict[str, Any] | None = None) -> dict[str, Any]:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -31,7 +31,7 @@ def run_vos_demo(out_dir: str | Path, *, videos: int = 4, seed: int = 0, quiet: 
             kept[method].setdefault(rec.episode_id, {})[rec.index] = rec.output
             outcome[method].setdefault(rec.episode_id, {})[rec.index] = rec.outcome
 
-    comparison = run_side_by_side(base, METHODS, out, quiet=quiet, on_record=keep)
+    comparison = run_side_by_side(base, METHODS, out, quiet=quiet, on_record=keep, jobs=jobs)
     summary, plot = write_outputs(comparison, out, "corrections_per_video.png",
                                   "User corrections per video: SAM2 vs SAM2 + LIT-LoRA (synthetic hard split)")
     strip = plot_strip(kept, outcome, out, split="hard", size=128)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass
+from functools import partial
 from typing import Callable
 
 import numpy as np
@@ -44,8 +45,19 @@ class VideoSource:
         self.make_video, self.split, self.size = make_video, split, size
         self.window, self.advance = window, advance
         self._cache: OrderedDict[int, object] = OrderedDict()
+        self._pinned: dict[int, object] = {}
+
+    def prerender(self, count: int, workers: int) -> None:
+        """Render videos 0..count-1 now, in parallel, and keep them (same videos as on demand)."""
+        from concurrent.futures import ProcessPoolExecutor
+
+        render = partial(_render, self.make_video, self.split, self.size)
+        with ProcessPoolExecutor(max(1, workers)) as pool:
+            self._pinned.update(enumerate(pool.map(render, range(count), chunksize=4)))
 
     def get(self, index: int):
+        if index in self._pinned:
+            return self._pinned[index]
         if index in self._cache:
             self._cache.move_to_end(index)
             return self._cache[index]
@@ -78,6 +90,10 @@ class VideoSource:
                 continue
             return np.stack([video.image(i) for i in idx]), np.stack(masks)
         raise RuntimeError(f"no clip of {length} frames with a visible object in {self.split!r} after 100 draws")
+
+
+def _render(make_video: Callable, split: str, size: int, index: int):
+    return make_video(split, index, height=size, width=size)
 
 
 def augment(rng: np.random.Generator, frames: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

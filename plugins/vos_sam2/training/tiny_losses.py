@@ -65,7 +65,7 @@ def step_losses(sam_outputs: tuple, target: np.ndarray, supervise_all: bool = Fa
     the model's image size, which must equal the target size.
     """
     masks, ious, obj_logits = sam_outputs[1], sam_outputs[2], sam_outputs[6]
-    tgt = torch.from_numpy(target)
+    tgt = torch.from_numpy(target).to(masks.device)
     if masks.shape[-2:] != tgt.shape[-2:]:
         raise ValueError(f"prediction {tuple(masks.shape[-2:])} vs target {tuple(tgt.shape[-2:])}: render at image_size")
     valid = (tgt != 255).float()[:, None]
@@ -99,7 +99,7 @@ def step_losses(sam_outputs: tuple, target: np.ndarray, supervise_all: bool = Fa
 
 def mean_iou(pred_logits: torch.Tensor, target: np.ndarray) -> float:
     """Mean IoU of binarised predictions (B, 1, H, W) vs targets; empty-vs-empty scores 1 (as litcore)."""
-    tgt = torch.from_numpy(target)
+    tgt = torch.from_numpy(target).to(pred_logits.device)
     valid = (tgt != 255)[:, None]
     pred = (pred_logits > 0) & valid
     t = (tgt == 1)[:, None] & valid

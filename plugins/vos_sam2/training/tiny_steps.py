@@ -22,13 +22,17 @@ MIN_NUM_FRAMES = 16
 def _features(model, images: torch.Tensor):
     """Backbone features of all T*B frames in one batch, split back per frame."""
     T, B = images.shape[:2]
-    out = model.forward_image(images.flatten(0, 1))
+    out = model.forward_image(images.flatten(0, 1).to(model.device))
     _, feats, pos, sizes = model._prepare_backbone_features(out)
     frames = [([x[:, t * B:(t + 1) * B] for x in feats], [x[:, t * B:(t + 1) * B] for x in pos]) for t in range(T)]
     return frames, sizes
 
 
 def _run(model, t, is_init, feats, pos, sizes, points, masks, output_dict, prev_logits=None):
+    if points is not None:  # prompts are built on the CPU from numpy; the caller keeps its CPU copy
+        points = {k: v.to(model.device) for k, v in points.items()}
+    if masks is not None:
+        masks = masks.to(model.device)
     current, sam_outputs, _, _ = model._track_step(
         t, is_init, feats, pos, sizes, points, masks, output_dict, MIN_NUM_FRAMES, False, prev_logits
     )
@@ -43,7 +47,7 @@ def _store(model, t, feats, sizes, points, current, sam_outputs, output_dict, co
 
 
 def _binary(sam_outputs) -> np.ndarray:
-    return (sam_outputs[4][:, 0] > 0).detach().numpy()
+    return (sam_outputs[4][:, 0] > 0).detach().cpu().numpy()
 
 
 class _Sum:

@@ -46,6 +46,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--max-minutes", type=float, default=None, help="wall-clock budget; stops cleanly, saves, exports")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--device", default="cpu", help="cpu, or cuda where a GPU is available (not bit-reproducible)")
+    p.add_argument("--init", type=Path, help="start from these Meta-format weights (fresh optimizer) instead of scratch")
+    p.add_argument("--prerender", type=int, default=0,
+                   help="render the first N training videos up front in --workers processes (keeps a GPU fed)")
+    p.add_argument("--workers", type=int, default=4)
     p.add_argument("--batch", type=int, default=2, help="clips per video step")
     p.add_argument("--clip-len", type=int, default=8)
     p.add_argument("--image-batch", type=int, default=8, help="frames per image step")
@@ -89,11 +94,13 @@ class Run:
     def __init__(self, args, make_video):
         self.args = args
         torch.manual_seed(args.seed)
-        self.model = build_predictor(args.config, overrides=args.override)
+        self.model = build_predictor(args.config, checkpoint=args.init, overrides=args.override, device=args.device)
         self.model.train()
         self.opt = make_optimizer(self.model, args)
         self.rng = np.random.default_rng(args.seed)
         self.source = VideoSource(make_video, args.split, self.model.image_size)
+        if args.prerender:
+            self.source.prerender(args.prerender, args.workers)
         self.step, self.total = 0, (None if args.steps == "auto" else int(args.steps))
 
     def state(self) -> dict:
@@ -113,14 +120,14 @@ class Run:
         return path
 
     def resume(self, path: Path) -> None:
-        state = torch.load(path, map_location="cpu", weights_only=False)
+        state = torch.load(path, map_location=self.args.device, weights_only=False)
         self.model.load_state_dict(state["model"])
         self.opt.load_state_dict(state["optimizer"])
         self.step = state["step"]
         if self.args.steps == "auto":  # an explicit --steps may extend or shorten a resumed run
             self.total = state["total_steps"]
         self.rng.bit_generator.state = state["rng"]["numpy"]
-        torch.set_rng_state(state["rng"]["torch"])
+        torch.set_rng_state(state["rng"]["torch"].cpu())
         random.setstate(state["rng"]["python"])
 
     def train_step(self) -> dict:
@@ -153,6 +160,7 @@ class Run:
         half = n_bytes > EXPORT_LIMIT_BYTES
         extra = {"litcore": {"config": Path(self.args.config).name, "overrides": list(self.args.override),
                              "trained_on": f"litcore.vos.synth/{self.args.split}", "seed": self.args.seed,
+                             "device": str(self.args.device), "init": str(self.args.init) if self.args.init else None,
                              "step": self.step, "total_steps": self.total, "schedule_finished": finished,
                              "stored_fp16": half}}
         return save_checkpoint(self.model, path, half=half, extra=extra)

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# One GPU session in one command: loop timings (tiny SAM2 and the paper's
+# SAM2.1-B+ size, both random weights: nothing to download) and a GPU run of
+# the tiny SAM2 training recipe. Results land in $OUT (default /tmp/gpu_out).
+#
+#   TRAIN_MINUTES=5 bash benchmarks/gpu_session.sh
+#
+# On a machine without litcore's dependencies, copy the pure-Python packages
+# (sam2 omegaconf hydra antlr4 iopath) into ./.devsite first; they go on PYTHONPATH.
+set -uo pipefail
+export PYTHONUNBUFFERED=1
+OUT=${OUT:-/tmp/gpu_out}
+DEVICE=${DEVICE:-cuda}
+TRAIN_MINUTES=${TRAIN_MINUTES:-5}
+mkdir -p "$OUT"
+if [ -d .devsite ]; then export PYTHONPATH="$PWD/.devsite${PYTHONPATH:+:$PYTHONPATH}"; fi
+# entry points for the plugin registry (offline, no dependency resolution)
+python3 -c "import litcore, litcore_vos_sam2" 2>/dev/null \
+  || python3 -m pip install -q --no-deps --no-build-isolation --no-index -e . -e plugins/vos_sam2 >"$OUT/pip.log" 2>&1 \
+  || echo "editable install failed (see pip.log)"
+nvidia-smi -L 2>/dev/null; python3 -c "import torch; print('torch', torch.__version__, torch.cuda.is_available())"
+
+python3 benchmarks/bench_loop.py --device "$DEVICE" --checkpoint null 2>&1 | tee "$OUT/bench_tiny.txt" | tail -4
+[ "${BPLUS:-1}" = 1 ] && python3 benchmarks/bench_loop.py --device "$DEVICE" --checkpoint null --frames 8 \
+  --config configs/sam2.1/sam2.1_hiera_b+.yaml 2>&1 | tee "$OUT/bench_bplus.txt" | tail -4
+
+python3 plugins/vos_sam2/training/train_tiny.py --out /tmp/tiny_gpu --device "$DEVICE" --steps auto \
+  --max-minutes "$TRAIN_MINUTES" --batch 8 --image-batch 32 --prerender "${PRERENDER:-1200}" --workers 14 \
+  --log-every 100 --save-every 100000 --export "$OUT/sam2_tiny_gpu.pt" 2>&1 | tee "$OUT/train.txt" | grep -v "^step" 
+cp /tmp/tiny_gpu/log.jsonl "$OUT/train_log.jsonl" 2>/dev/null
+# files coming back from a lent machine are capped at 16 MiB each: ship the 18 MB export in parts
+[ -f "$OUT/sam2_tiny_gpu.pt" ] && split -b 15m -d "$OUT/sam2_tiny_gpu.pt" "$OUT/sam2_tiny_gpu.pt.part" \
+  && rm "$OUT/sam2_tiny_gpu.pt"
+tail -3 "$OUT/train.txt"
