@@ -3,7 +3,7 @@
 # SAM2.1-B+ size, both random weights: nothing to download) and a GPU run of
 # the tiny SAM2 training recipe. Results land in $OUT (default /tmp/gpu_out).
 #
-#   TRAIN_MINUTES=5 bash benchmarks/gpu_session.sh
+#   TRAIN_MINUTES=5 bash benchmarks/gpu_session.sh     # TRAIN=0: timings only; BPLUS=0: tiny model only
 #
 # On a machine without litcore's dependencies, copy the pure-Python packages
 # (sam2 omegaconf hydra antlr4 iopath) into ./.devsite first; they go on PYTHONPATH.
@@ -24,7 +24,7 @@ python3 benchmarks/bench_loop.py --device "$DEVICE" --checkpoint null 2>&1 | tee
 [ "${BPLUS:-1}" = 1 ] && python3 benchmarks/bench_loop.py --device "$DEVICE" --checkpoint null --frames 8 \
   --config configs/sam2.1/sam2.1_hiera_b+.yaml 2>&1 | tee "$OUT/bench_bplus.txt" | tail -4
 
-python3 plugins/vos_sam2/training/train_tiny.py --out /tmp/tiny_gpu --device "$DEVICE" --steps auto \
+[ "${TRAIN:-1}" = 1 ] && python3 plugins/vos_sam2/training/train_tiny.py --out /tmp/tiny_gpu --device "$DEVICE" --steps auto \
   --max-minutes "$TRAIN_MINUTES" --batch 8 --image-batch 32 --prerender "${PRERENDER:-1200}" --workers 14 \
   --log-every 100 --save-every 100000 --export "$OUT/sam2_tiny_gpu.pt" 2>&1 | tee "$OUT/train.txt" | grep -v "^step" 
 cp /tmp/tiny_gpu/log.jsonl "$OUT/train_log.jsonl" 2>/dev/null
