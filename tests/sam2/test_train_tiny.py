@@ -79,3 +79,17 @@ def test_evaluate_reports_mean_j(straight):
     finally:
         model.train()
     assert 0.0 <= result["mean_j"] <= 1.0 and list(result["per_video"]) == ["easy_0000"]
+
+
+def test_prerendered_training_is_the_on_demand_run(tmp_path):
+    """`--prerender` (for keeping a GPU fed) renders the same videos in workers: identical training."""
+    plain = _run(tmp_path / "plain", 3)
+    pre = _run(tmp_path / "pre", 3, "--prerender", "4", "--workers", "2")
+    assert len(pre.source._pinned) == 4
+    v = make_video("train", 2, height=64, width=64)
+    assert (pre.source._pinned[2].image(0) == v.image(0)).all()
+    for (k, a), (_, b) in zip(plain.model.state_dict().items(), pre.model.state_dict().items()):
+        assert torch.equal(a, b), k
+    logs = [[json.loads(line)["loss_total"] for line in (d / "log.jsonl").read_text().splitlines()]
+            for d in (tmp_path / "plain", tmp_path / "pre")]
+    assert logs[0] == logs[1]
