@@ -21,12 +21,14 @@ def resolve_device(device: str = "auto") -> str:
 def sam2_model(config: str | None = "default", checkpoint: str | None = "default", hf_model_id: str | None = None,
                device: str = "auto", image_size: int | None = None, overrides: list[str] | None = None,
                loss_size: int | None = None, seed: int = 0, predictor_class: str = PREDICTOR,
-               **predictor_kwargs: Any):
+               object_score_loss: float = 0.0, **predictor_kwargs: Any):
     """Build the SAM2 task model.
 
     `config`: a yaml path or a sam2 config name (``configs/sam2.1/sam2.1_hiera_b+.yaml``);
     "default" = the embedded tiny config. `checkpoint`: Meta-format ``.pt``;
     "default" = the embedded checkpoint, None = random weights (seeded; tests).
+    `object_score_loss` > 0 adds that weight x BCE on the object score to the LIT
+    loss (not in the paper's code; docs/protocol.md, "object-score gate").
     `hf_model_id` (e.g. ``facebook/sam2.1-hiera-base-plus``) downloads only when online.
     """
     import torch
@@ -59,7 +61,7 @@ def sam2_model(config: str | None = "default", checkpoint: str | None = "default
             "hf_model_id": hf_model_id, "weights": "checkpoint" if checkpoint or hf_model_id else f"random(seed={seed})"}
     if checkpoint and Path(checkpoint).is_file():
         desc["checkpoint_bytes"] = Path(checkpoint).stat().st_size
-    return Sam2VOS(predictor, loss_size=loss_size, description=desc)
+    return Sam2VOS(predictor, loss_size=loss_size, description=desc, object_score_loss=object_score_loss)
 
 
 @hookimpl

@@ -121,8 +121,13 @@ class Sam2VOS(TaskModel):
     default_oracle = "vos-clicks"
     name = "sam2"
 
-    def __init__(self, predictor, *, loss_size: int | None = None, description: dict | None = None) -> None:
+    def __init__(self, predictor, *, loss_size: int | None = None, description: dict | None = None,
+                 object_score_loss: float = 0.0) -> None:
         self.predictor = predictor
+        # The reference code gates the proposal by the object score and trains the mask only, so a
+        # correction on a frame the model calls "object absent" gives no gradient at all; this
+        # option (0 = reference) also trains the object score towards "present".
+        self.object_score_loss = float(object_score_loss)
         self.device = predictor.device
         self.loss_size = int(loss_size or predictor.image_size)
         self._description = description or {}
@@ -155,11 +160,15 @@ class Sam2VOS(TaskModel):
     def loss(self, module, samples: list[Sample]) -> torch.Tensor:
         feat = torch.cat([s.feat for s in samples])
         hr = None if samples[0].high_res is None else [torch.cat(x) for x in zip(*(s.high_res for s in samples))]
-        low, _ = self.decode(module, feat, hr)
+        low, obj = self.decode(module, feat, hr)
         logits = F.interpolate(low, size=(self.loss_size, self.loss_size), mode="bilinear", align_corners=False)
         target = torch.cat([s.target for s in samples])
         valid = torch.cat([s.valid for s in samples])
-        return lit_mask_loss(logits, target, valid)
+        loss = lit_mask_loss(logits, target, valid)
+        if self.object_score_loss > 0:
+            present = ((target * valid).flatten(1).sum(-1, keepdim=True) > 0).float()
+            loss = loss + self.object_score_loss * F.binary_cross_entropy_with_logits(obj.float(), present)
+        return loss
 
     def score(self, module, sample: Sample) -> float:
         low, _ = self.decode(module, sample.feat, sample.high_res)
@@ -169,7 +178,7 @@ class Sam2VOS(TaskModel):
 
     def describe(self) -> dict[str, Any]:
         desc = {"name": self.name, "image_size": self.predictor.image_size, "loss_size": self.loss_size,
-                "device": str(self.device), **self._description}
+                "device": str(self.device), "object_score_loss": self.object_score_loss, **self._description}
         if hasattr(self.predictor, "tracker_config"):  # SAMURAI / DAM4SAM settings
             desc["tracker"] = self.predictor.tracker_config()
         return desc
