@@ -73,8 +73,9 @@ def litcore_register_demos(register: Register) -> None:
     """Register the `lit demo` of a task (the embedded model and data, no downloads).
 
     :param register: call ``register(task_name, runner, task=..., description=...)``;
-        ``runner(out_dir, *, videos, seed, quiet, jobs) -> dict`` runs the demo and returns its
-        summary; ``jobs`` is the number of worker processes (see :mod:`litcore.parallel`).
+        ``runner(out_dir, *, videos, seed, quiet, jobs, model_options=None,
+        policy_options=None) -> dict`` runs the demo and returns its summary; ``jobs`` is
+        the number of worker processes (see :mod:`litcore.parallel`).
     """
 
 

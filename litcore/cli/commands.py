@@ -48,13 +48,17 @@ def add_core_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--task", default="vos", help="which task's demo (see `lit plugins`: demos)")
     p.add_argument("--out", default="lit-runs/demo", help="where results and plots go")
     p.add_argument("--videos", type=int, default=None,
-                   help="number of generated videos / class streams (default: the task's, VOS 4, classification 10)")
+                   help="number of generated videos / class streams (default: the task's, VOS 6, classification 10)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--quiet", action="store_true")
     p.add_argument("--threads", type=int, default=1,
                    help="torch intra-op threads (1 is fastest for the tiny CPU models; see docs/performance.md)")
     p.add_argument("--jobs", type=int, default=None,
                    help="worker processes, each running whole videos/streams (default: the number of CPU cores)")
+    p.add_argument("--model-opt", action="append", metavar="KEY=VALUE", default=[],
+                   help="model option for both runs (e.g. object_score_loss=1)")
+    p.add_argument("--policy-opt", action="append", metavar="KEY=VALUE", default=[],
+                   help="update-policy option of the LIT run (e.g. lr=1e-3; the paper's values are the defaults)")
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("compare", help="compare two or more runs: corrections per group, totals, reduction")
@@ -161,6 +165,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     _set_threads(args.threads)
     runner = build_registry().get("demo", args.task).factory
     extra = {} if args.videos is None else {"videos": args.videos}
+    if args.model_opt:
+        extra["model_options"] = parse_options(args.model_opt)
+    if args.policy_opt:
+        extra["policy_options"] = parse_options(args.policy_opt)
     jobs = args.jobs if args.jobs is not None else (os.cpu_count() or 1)
     runner(args.out, seed=args.seed, quiet=args.quiet, jobs=max(1, jobs), **extra)
     return 0

@@ -20,7 +20,8 @@ METHODS = ["baseline", "lit-lora"]
 
 def run_classification_demo(out_dir: str | Path, *, videos: int = 10, seed: int = 0, quiet: bool = False, jobs: int = 1,
                             model_options: dict[str, Any] | None = None,
-                            dataset_options: dict[str, Any] | None = None) -> dict[str, Any]:
+                            dataset_options: dict[str, Any] | None = None,
+                            policy_options: dict[str, Any] | None = None) -> dict[str, Any]:
     options = dict(model_options or {})
     if options.get("checkpoint", "default") == "default" and "model_name" not in options:
         from litcore_cls_clip.build import ModelLoadError, TRAIN_COMMAND, default_checkpoint_path
@@ -38,7 +39,7 @@ def run_classification_demo(out_dir: str | Path, *, videos: int = 10, seed: int 
     out.mkdir(parents=True, exist_ok=True)
     base = ExperimentSpec(model="clip", dataset="synth-cls", model_options=options,
                           dataset_options={"split": "test", "per_class": 30, **(dataset_options or {})},
-                          groups=groups, seed=seed)
+                          groups=groups, seed=seed, policy_options=dict(policy_options or {}))
     comparison = run_side_by_side(base, METHODS, out, quiet=quiet, jobs=jobs)
     summary, plot = write_outputs(comparison, out, "corrections_per_stream.png",
                                   "User corrections per class stream: tiny CLIP vs + LIT-LoRA (synthetic birds)")

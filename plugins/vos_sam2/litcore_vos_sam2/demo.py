@@ -17,12 +17,14 @@ from litcore.experiment import ExperimentSpec
 METHODS = ["baseline", "lit-lora"]
 
 
-def run_vos_demo(out_dir: str | Path, *, videos: int = 4, seed: int = 0, quiet: bool = False, jobs: int = 1,
-                 model_options: dict[str, Any] | None = None) -> dict[str, Any]:
+def run_vos_demo(out_dir: str | Path, *, videos: int = 6, seed: int = 0, quiet: bool = False, jobs: int = 1,
+                 model_options: dict[str, Any] | None = None,
+                 policy_options: dict[str, Any] | None = None) -> dict[str, Any]:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     base = ExperimentSpec(model="sam2", dataset="synth", model_options=dict(model_options or {}),
-                          dataset_options={"split": "hard", "videos": videos}, seed=seed)
+                          dataset_options={"split": "hard", "videos": videos}, seed=seed,
+                          policy_options=dict(policy_options or {}))
     kept: dict[str, dict[str, dict[int, Any]]] = {m: {} for m in METHODS}
     outcome: dict[str, dict[str, dict[int, str]]] = {m: {} for m in METHODS}
 
