@@ -19,11 +19,12 @@ METHODS = ["baseline", "lit-lora"]
 
 def run_vos_demo(out_dir: str | Path, *, videos: int = 6, seed: int = 0, quiet: bool = False, jobs: int = 1,
                  model_options: dict[str, Any] | None = None,
-                 policy_options: dict[str, Any] | None = None) -> dict[str, Any]:
+                 policy_options: dict[str, Any] | None = None,
+                 dataset_options: dict[str, Any] | None = None) -> dict[str, Any]:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     base = ExperimentSpec(model="sam2", dataset="synth", model_options=dict(model_options or {}),
-                          dataset_options={"split": "hard", "videos": videos}, seed=seed,
+                          dataset_options={"split": "hard", "videos": videos, **(dataset_options or {})}, seed=seed,
                           policy_options=dict(policy_options or {}))
     kept: dict[str, dict[str, dict[int, Any]]] = {m: {} for m in METHODS}
     outcome: dict[str, dict[str, dict[int, str]]] = {m: {} for m in METHODS}
@@ -36,7 +37,9 @@ def run_vos_demo(out_dir: str | Path, *, videos: int = 6, seed: int = 0, quiet: 
     comparison = run_side_by_side(base, METHODS, out, quiet=quiet, on_record=keep, jobs=jobs)
     summary, plot = write_outputs(comparison, out, "corrections_per_video.png",
                                   "User corrections per video: SAM2 vs SAM2 + LIT-LoRA (synthetic hard split)")
-    strip = plot_strip(kept, outcome, out, split="hard", size=128)
+    data = base.dataset_options
+    strip = plot_strip(kept, outcome, out, split=data["split"], size=int(data.get("size", 128)),
+                       frames=data.get("frames"))
     print(f"\nresults: {out}/<method>/summary.json; plots: {plot}, {strip}")
     return summary
 
@@ -49,7 +52,23 @@ def _pick_episode(outcome: dict[str, dict[str, dict[int, str]]]) -> str:
     return max(sorted(outcome["baseline"]), key=saved)
 
 
-def plot_strip(kept, outcome, out: Path, *, split: str, size: int, columns: int = 6) -> Path:
+def _spread(frames: list[int], n: int) -> list[int]:
+    if n <= 0 or not frames:
+        return []
+    return sorted({frames[int(round(i))] for i in np.linspace(0, len(frames) - 1, min(n, len(frames)))})
+
+
+def _pick_frames(lit: dict[int, str], base: dict[int, str], columns: int) -> list[int]:
+    """Up to half the columns where LIT's proposal was accepted, the rest where the baseline needed the user."""
+    auto = [t for t in sorted(lit) if lit[t] == "auto"]
+    chosen = _spread(auto, columns // 2)
+    rest = [t for t in sorted(lit) if base.get(t) == "user" and t not in chosen] or \
+        [t for t in sorted(lit) if t not in chosen]
+    return sorted(chosen + _spread(rest, columns - len(chosen)))
+
+
+def plot_strip(kept, outcome, out: Path, *, split: str, size: int, frames: int | None = None,
+               columns: int = 6) -> Path:
     """Frames of one video: image with ground truth, then baseline and LIT outputs with outcomes."""
     import matplotlib
 
@@ -60,11 +79,8 @@ def plot_strip(kept, outcome, out: Path, *, split: str, size: int, columns: int 
 
     ep = _pick_episode(outcome)
     video_name, obj = ep.rsplit("/", 1)
-    video = make_video(split, int(video_name.rsplit("_", 1)[1]), height=size, width=size)
-    lit = outcome["lit-lora"][ep]
-    interesting = [t for t in sorted(lit) if lit[t] == "auto" or outcome["baseline"][ep].get(t) == "user"]
-    frames = interesting if len(interesting) >= columns else sorted(lit)
-    pick = [frames[int(round(i))] for i in np.linspace(0, len(frames) - 1, min(columns, len(frames)))]
+    video = make_video(split, int(video_name.rsplit("_", 1)[1]), height=size, width=size, num_frames=frames)
+    pick = _pick_frames(outcome["lit-lora"][ep], outcome["baseline"][ep], columns)
     fig, axes = plt.subplots(3, len(pick), figsize=(2 * len(pick), 6.3), squeeze=False)
     rows = [("ground truth", None), ("SAM2", "baseline"), ("SAM2 + LIT-LoRA", "lit-lora")]
     for c, t in enumerate(pick):
