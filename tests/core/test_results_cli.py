@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import os
 
 import pytest
 
@@ -318,3 +319,22 @@ def test_parse_options_types():
 def test_parse_options_rejects_pairs_without_equals():
     with pytest.raises(ValueError, match="key=value"):
         parse_options(["rank4"])
+
+
+def test_demo_cli_passes_jobs_and_options_to_the_task_runner(tmp_path, monkeypatch):
+    from litcore.cli import commands
+    from litcore.registry import Registry
+
+    calls = []
+    reg = Registry()
+    reg.registrar("demo", "test")("fake", lambda out, **kw: calls.append((out, kw)) or {})
+    monkeypatch.setattr(commands, "build_registry", lambda *a: reg)
+    assert main(["demo", "--task", "fake", "--out", str(tmp_path), "--videos", "3", "--jobs", "2",
+                 "--policy-opt", "lr=0.001", "--model-opt", "object_score_loss=1", "--quiet"]) == 0
+    assert main(["demo", "--task", "fake", "--out", str(tmp_path)]) == 0
+    (out, kw), (_, plain) = calls
+    assert out == str(tmp_path)
+    assert kw["videos"] == 3 and kw["jobs"] == 2 and kw["quiet"] is True
+    assert kw["policy_options"] == {"lr": 0.001} and kw["model_options"] == {"object_score_loss": 1}
+    assert "videos" not in plain and "policy_options" not in plain  # the task's own defaults
+    assert plain["jobs"] == (os.cpu_count() or 1)
