@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ class Comparison:
     groups: list[str]
     per_group: dict[str, list[int | None]]         # group -> user corrections per run
     totals: list[dict[str, Any]]                    # per run
+    group_noun: str = "group"                       # "video", "stream": from the first run's manifest
 
     def reduction(self, i: int) -> float | None:
         """Reduction of user corrections of run i relative to run 0, in percent."""
@@ -38,7 +40,14 @@ def compare_runs(paths: list[Path]) -> Comparison:
         t = s["totals"]
         totals.append({k: t.get(k) for k in ("user_corrections", "clicks", "mask_corrections", "auto_corrections",
                                              "update_seconds_mean", "J", "groups", "user_corrections_per_group")})
-    return Comparison([p.name for p in paths], groups, per_group, totals)
+    return Comparison([p.name for p in paths], groups, per_group, totals, _group_noun(paths[0]))
+
+
+def _group_noun(run_dir: Path) -> str:
+    try:
+        return str(json.loads((Path(run_dir) / "manifest.json").read_text()).get("group_noun") or "group")
+    except (OSError, ValueError):
+        return "group"
 
 
 def _cell(v: Any) -> str:
@@ -49,10 +58,10 @@ def _cell(v: Any) -> str:
 
 def format_table(c: Comparison) -> str:
     """A Markdown table: one row per group, then totals and the reduction."""
-    head = ["video"] + c.runs
+    head = [c.group_noun] + c.runs
     rows = [[g] + [_cell(v) for v in c.per_group[g]] for g in c.groups]
     rows.append(["**total corrections**"] + [_cell(t["user_corrections"]) for t in c.totals])
-    rows.append(["per video"] + [_cell(t["user_corrections_per_group"]) for t in c.totals])
+    rows.append([f"per {c.group_noun}"] + [_cell(t["user_corrections_per_group"]) for t in c.totals])
     for k in ("clicks", "mask_corrections", "auto_corrections", "update_seconds_mean", "J"):
         rows.append([k] + [_cell(t[k]) for t in c.totals])
     rows.append(["reduction vs first"] + ["-"] + [

@@ -43,8 +43,9 @@ def run_side_by_side(base: ExperimentSpec, methods: list[str], out_dir: str | Pa
     return compare_runs([out / m for m in methods])
 
 
-def plot_corrections(c: Comparison, path: str | Path, title: str = "User corrections per video") -> Path:
-    """Grouped bars: corrections per group (video) for each run."""
+def plot_corrections(c: Comparison, path: str | Path, title: str | None = None) -> Path:
+    """Grouped bars: corrections per group (video, stream) for each run."""
+    title = title or f"User corrections per {c.group_noun}"
     import matplotlib
 
     matplotlib.use("Agg")

@@ -90,7 +90,8 @@ class Experiment:
         return self.trainer.run(self.episodes())
 
     def manifest(self) -> dict[str, Any]:
-        return {"spec": asdict(self.spec), "components": self.trainer.describe()}
+        return {"spec": asdict(self.spec), "components": self.trainer.describe(),
+                "group_noun": getattr(self.model, "group_noun", "group")}
 
 
 def run_to_dir(exp: Experiment, out_dir: str | Path, *, keep_going: bool = False,

@@ -95,6 +95,7 @@ class TaskModel(ABC):
 
     task: str = "task"
     default_oracle: str = ""
+    group_noun: str = "group"  # what a dataset group is to a user ("video", "stream"): tables and plots say it
 
     @abstractmethod
     def adaptable_module(self) -> Any:

@@ -177,14 +177,14 @@ def test_compare_prints_groups_totals_and_reduction(tmp_path, capsys, with_fake)
     code = main(["compare", str(tmp_path / "baseline"), str(tmp_path / "lit"), "--csv", str(tmp_path / "t.csv")])
     assert code == 0
     rows = _table(capsys.readouterr().out)
-    assert rows["video"] == ["baseline", "lit"]
+    assert rows["group"] == ["baseline", "lit"]  # the manifests name no group noun
     for g in base_users:
         assert rows[g] == [str(sum(base_users[g])), str(sum(lit_users[g]))]
     tot_b = sum(map(sum, base_users.values()))
     tot_l = sum(map(sum, lit_users.values()))
     assert rows["**total corrections**"] == [str(tot_b), str(tot_l)]
     assert rows["clicks"] == [str(2 * tot_b), str(2 * tot_l)]
-    assert rows["per video"] == [f"{tot_b / 2:.3f}", f"{tot_l / 2:.3f}"]
+    assert rows["per group"] == [f"{tot_b / 2:.3f}", f"{tot_l / 2:.3f}"]
     assert rows["reduction vs first"] == ["-", f"{100 * (tot_b - tot_l) / tot_b:.1f}%"]
     with open(tmp_path / "t.csv", newline="") as f:
         table = list(csv.reader(f))
@@ -338,3 +338,14 @@ def test_demo_cli_passes_jobs_and_options_to_the_task_runner(tmp_path, monkeypat
     assert kw["policy_options"] == {"lr": 0.001} and kw["model_options"] == {"object_score_loss": 1}
     assert "videos" not in plain and "policy_options" not in plain  # the task's own defaults
     assert plain["jobs"] == (os.cpu_count() or 1)
+
+
+def test_compare_names_groups_with_the_task_models_noun(tmp_path, capsys):
+    for name in ("a", "b"):
+        exp = Experiment(_spec(), registry=_registry())
+        exp.model.group_noun = "stream"
+        run_to_dir(exp, tmp_path / name)
+    assert json.loads((tmp_path / "a" / "manifest.json").read_text())["group_noun"] == "stream"
+    assert main(["compare", str(tmp_path / "a"), str(tmp_path / "b")]) == 0
+    rows = _table(capsys.readouterr().out)
+    assert rows["stream"] == ["a", "b"] and "per stream" in rows and "video" not in rows

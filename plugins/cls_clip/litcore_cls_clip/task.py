@@ -109,6 +109,7 @@ class ClipClassifier(TaskModel):
 
     task = "classification"
     default_oracle = "cls-label"
+    group_noun = "stream"
     name = "clip"
 
     def __init__(self, loaded: LoadedClip, *, templates: Sequence[str] | None = None,

@@ -119,6 +119,7 @@ class Sam2VOS(TaskModel):
 
     task = "vos"
     default_oracle = "vos-clicks"
+    group_noun = "video"
     name = "sam2"
 
     def __init__(self, predictor, *, loss_size: int | None = None, description: dict | None = None,
