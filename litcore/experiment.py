@@ -107,6 +107,7 @@ def run_to_dir(exp: Experiment, out_dir: str | Path, *, keep_going: bool = False
     worker processes (litcore.parallel): the same records, delivered a whole
     group at a time.
     """
+    from litcore.parallel import describe_error, run_group
     from litcore.results import load_summary
 
     writer = RunWriter(out_dir, exp.manifest())
@@ -125,16 +126,11 @@ def run_to_dir(exp: Experiment, out_dir: str | Path, *, keep_going: bool = False
         else:
             for group in groups:
                 # one group (video) at a time, so a broken video cannot stop the others with --keep-going
-                current = f"{group}/*"
-                try:
-                    for episode in exp.dataset.episodes(groups=[group], objects=exp.spec.objects):
-                        current = episode.episode_id
-                        for rec in exp.trainer.run_episode(episode):
-                            emit(rec)
-                except Exception as exc:
-                    writer.record_error(current, f"{type(exc).__name__}: {exc}")
+                failure = run_group(exp, group, emit)
+                if failure is not None:
+                    writer.record_error(failure.failed_at, describe_error(failure.error))
                     if not keep_going:
-                        raise
+                        raise failure.error
     finally:
         for consumer in consumers:
             consumer.close()

@@ -17,9 +17,15 @@ from __future__ import annotations
 import multiprocessing
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 _worker_experiment = None
+
+
+@dataclass
+class GroupFailure:
+    failed_at: str          # episode id (or "group/*") where the group stopped
+    error: BaseException
 
 
 @dataclass
@@ -40,21 +46,33 @@ def _init_worker(spec: Any, threads: int) -> None:
     _worker_experiment = Experiment(spec)
 
 
-def run_group(exp: Any, group: str) -> GroupResult:
-    """All episodes of one group; an exception ends the group and is reported, not raised."""
-    result = GroupResult(group)
+def run_group(exp: Any, group: str, emit: Callable[[Any], None]) -> GroupFailure | None:
+    """Feed every record of one group's episodes to `emit`; an exception ends the group and is returned.
+
+    Used in-process by `run_to_dir` (records stream out as they come) and in
+    the workers (records are collected and sent back whole).
+    """
     current = f"{group}/*"
     try:
         for episode in exp.dataset.episodes(groups=[group], objects=exp.spec.objects):
             current = episode.episode_id
-            result.records.extend(exp.trainer.run_episode(episode))
-    except Exception as exc:  # reported to the parent, which decides whether to go on
-        result.error, result.failed_at = f"{type(exc).__name__}: {exc}", current
-    return result
+            for rec in exp.trainer.run_episode(episode):
+                emit(rec)
+    except Exception as exc:  # the caller decides whether to go on
+        return GroupFailure(current, exc)
+    return None
+
+
+def describe_error(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
 
 
 def _run_in_worker(group: str) -> GroupResult:
-    return run_group(_worker_experiment, group)
+    result = GroupResult(group)
+    failure = run_group(_worker_experiment, group, result.records.append)
+    if failure is not None:  # the exception itself may not pickle: send its text
+        result.error, result.failed_at = describe_error(failure.error), failure.failed_at
+    return result
 
 
 def parallel_groups(spec: Any, groups: Sequence[str], jobs: int, threads: int = 1,
@@ -76,7 +94,7 @@ def parallel_groups(spec: Any, groups: Sequence[str], jobs: int, threads: int = 
             try:
                 result = fut.result()
             except Exception as exc:  # the worker itself died (e.g. the model failed to build)
-                result = GroupResult(group, error=f"{type(exc).__name__}: {exc}", failed_at=f"{group}/*")
+                result = GroupResult(group, error=describe_error(exc), failed_at=f"{group}/*")
             if result.error is not None and stop_on_error:
                 failed = True
             yield result
