@@ -8,7 +8,7 @@ distributed/Hydra machinery, a wall-clock budget and exact resumption
         --max-minutes 100 --export plugins/vos_sam2/litcore_vos_sam2/checkpoints/sam2_tiny_synth.pt
 
 Where a GPU is available, `--device cuda --batch 8 --image-batch 32 --prerender 1200
---workers 14` trains about 8x more clips per second (not bit-reproducible;
+--workers 14` trained 9.8x more clips per second on an H200 (not bit-reproducible;
 docs/performance.md). The CPU recipe above is the one the shipped weights follow.
 """
 
