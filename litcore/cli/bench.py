@@ -114,6 +114,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
     out = args.out or (toml_out(args.config) if args.config else None)
     if not out:
         raise ValueError("lit bench needs --out (or `out = ...` in the bench file)")
+    from litcore.checks import check_out_dir
+
+    check_out_dir(out)
     if not args.report_only:
         _set_threads(args.threads)
         run_bench(config_from_args(args), out, resume=args.resume, quiet=args.quiet, jobs=args.jobs)
