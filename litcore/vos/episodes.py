@@ -155,7 +155,7 @@ class VideoDataset:
         if missing:
             where = f" of {', '.join(map(repr, scope))}" if groups else " of the dataset"
             raise NoEpisodeError(f"--objects: object id{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
-                                 f"in no video{where} (ids found: {', '.join(map(str, sorted(seen))) or 'none'})")
+                                 f"{'are' if len(missing) > 1 else 'is'} in no video{where} (ids found: {', '.join(map(str, sorted(seen))) or 'none'})")
 
     def episodes(self, *, groups: list[str] | None = None, objects: list[str] | None = None) -> Iterator[Episode]:
         names = self._names()

@@ -91,27 +91,27 @@ def load_checkpoint(path: str | Path) -> tuple[torch.nn.Module, dict[str, Any], 
     path = Path(path)
     blob = load_weights(path, "CLIP checkpoint", error=ModelLoadError)
     if not isinstance(blob, dict) or blob.get("format") != FORMAT:
-        raise ModelLoadError(f"{path} is not a {FORMAT} checkpoint; for an open_clip checkpoint also pass "
-                             "model_name=<open_clip architecture, e.g. ViT-B-16>")
+        raise ModelLoadError(f"CLIP checkpoint {path} is not a {FORMAT} checkpoint; for an open_clip checkpoint "
+                             "also pass --model-opt model_name=<open_clip architecture, e.g. ViT-B-16>")
     try:
         model = build_clip(blob["model_cfg"])
     except (KeyError, TypeError, ValueError) as exc:
-        raise ModelLoadError(f"{path}: its model_cfg does not describe a CLIP ({type(exc).__name__}: {exc})") from exc
+        raise ModelLoadError(f"CLIP checkpoint {path}: its model_cfg does not describe a CLIP ({type(exc).__name__}: {exc})") from exc
     own = model.state_dict()
     state = blob.get("state_dict") if isinstance(blob.get("state_dict"), dict) else {}
     missing = sorted(set(own) - set(state) - {"token_embedding.weight"})
     unexpected = sorted(set(state) - set(own))
     if missing or unexpected or not state:
-        raise ModelLoadError(f"{path}: weights do not fit its config "
+        raise ModelLoadError(f"CLIP checkpoint {path}: weights do not fit its config "
                              f"(missing {missing[:3]}, unexpected {unexpected[:3]})")
     rows, ids = blob.get("token_rows"), blob.get("token_ids")
     if not isinstance(rows, torch.Tensor) or not isinstance(ids, torch.Tensor):
-        raise ModelLoadError(f"{path}: token_ids/token_rows are missing, so its token embedding cannot be rebuilt")
+        raise ModelLoadError(f"CLIP checkpoint {path}: token_ids/token_rows are missing, so its token embedding cannot be rebuilt")
     for key, value in [*state.items(), ("token_rows", rows)]:
         want = own[key].shape if key != "token_rows" else (len(ids), own["token_embedding.weight"].shape[1])
         if not isinstance(value, torch.Tensor) or tuple(value.shape) != tuple(want):
             got = tuple(value.shape) if isinstance(value, torch.Tensor) else type(value).__name__
-            raise ModelLoadError(f"{path}: {key} has shape {got}, its config expects {tuple(want)}")
+            raise ModelLoadError(f"CLIP checkpoint {path}: {key} has shape {got}, its config expects {tuple(want)}")
     with torch.no_grad():
         emb = torch.zeros_like(model.token_embedding.weight)
         emb[ids] = rows

@@ -103,7 +103,7 @@ def _check_trusted(path: Path, trust: bool) -> None:
     if trust or any(path.resolve().is_relative_to(d) for d in trusted_config_dirs()):
         return
     raise ConfigError(
-        f"SAM 2 config {path} is outside the trusted config folders ({', '.join(map(str, trusted_config_dirs()))}); "
+        f"SAM 2 config {path} is outside the trusted config folders (litcore_vos_sam2/configs/, sam2/configs/); "
         "a Hydra config can instantiate any Python object (_target_), so it is refused: pass "
         "--model-opt trust_config=true if you trust the file")
 
@@ -156,10 +156,11 @@ def load_config(config: str | Path, overrides: Iterable[str] = (), trust: bool =
 
 def _read_state_dict(path: Path) -> dict[str, torch.Tensor]:
     if not path.is_file():
-        raise CheckpointNotFoundError(f"SAM 2 checkpoint not found: {path}")
+        raise CheckpointNotFoundError(f"SAM 2 checkpoint {path} not found")
     payload = load_weights(path, "SAM 2 checkpoint", error=CheckpointError)
     if not isinstance(payload, dict) or not isinstance(payload.get("model"), dict):
-        raise CheckpointError(f"{path}: not a Meta SAM 2 checkpoint (expected a dict with a 'model' state dict)")
+        raise CheckpointError(f"SAM 2 checkpoint {path} is not a Meta SAM 2 checkpoint "
+                              "(expected a dict with a 'model' state dict)")
     return payload["model"]
 
 
@@ -181,12 +182,14 @@ def load_checkpoint(model: torch.nn.Module, path: str | Path) -> None:
             parts.append(f"missing keys: {_few(missing)}")
         if unexpected:
             parts.append(f"unexpected keys: {_few(unexpected)}")
-        raise CheckpointError(f"{path} does not match the model config; " + "; ".join(parts))
+        raise CheckpointError(f"SAM 2 checkpoint {path} does not match the model config; " + "; ".join(parts)
+                              + " (saved for another model size? pass its --model-opt config=...)")
     cast = {}
     for key, value in state.items():
         target = own[key]
         if value.shape != target.shape:
-            raise CheckpointError(f"{path}: {key} has shape {tuple(value.shape)}, model expects {tuple(target.shape)}")
+            raise CheckpointError(f"SAM 2 checkpoint {path}: {key} has shape {tuple(value.shape)}, "
+                                  f"the model expects {tuple(target.shape)}")
         cast[key] = value.to(target.dtype) if value.is_floating_point() else value
     model.load_state_dict(cast, strict=True)
 
