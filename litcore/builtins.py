@@ -22,4 +22,6 @@ def litcore_register_policies(register):
              description="train on each user correction (paper: LIT): AdamW 1e-4, <=40 steps, early stop")
     register("first", policy.first_correction,
              description="train only on the first correction (paper ablation: no continual learning)")
+    register("calibrated", policy.calibrated,
+             description="each correction; step size grows from 1e-4 (x3, <=1e-2) until the correction is fitted")
     register("replay", policy.replay, description="each correction plus the last k corrections (replay=k)")

@@ -20,6 +20,7 @@ from litcore.results import RunWriter
 METHODS = {
     "baseline": {"adapter": "none", "policy": "every", "mode": "propose"},
     "lit-lora": {"adapter": "lora", "policy": "every", "mode": "propose"},
+    "lit-auto": {"adapter": "lora", "policy": "calibrated", "mode": "propose"},
     "lit-ft": {"adapter": "full", "policy": "every", "mode": "propose"},
     "no-cl": {"adapter": "lora", "policy": "first", "mode": "propose"},
     "lit-3lora": {"adapter": "lora-pool", "policy": "every", "mode": "propose"},

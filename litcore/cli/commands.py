@@ -151,6 +151,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"{t['episodes']} episodes, {t['groups']} groups: {t['user_corrections']} user corrections "
           f"({t['clicks']} clicks, {t['mask_corrections']} masks), {t['auto_corrections']} automatic; "
           f"J={_f(t['J'])}; results in {args.out}")
+    if summary.get("learning_warning"):
+        print(f"warning: {summary['learning_warning']}")
     return 0
 
 
