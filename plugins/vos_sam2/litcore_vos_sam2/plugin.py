@@ -72,16 +72,18 @@ def sam2_model(config: str | None = "default", checkpoint: str | None = "default
 
 def _check_model_keys(config: str, keys: dict[str, Any], predictor_class: str = PREDICTOR,
                       trust: bool = False) -> None:
-    """Extra options are keys of the config's `model` section or of the predictor class (SAMURAI's keys);
+    """Extra options are keys of the config's `model` section or of the predictor class (SAMURAI's, DAM4SAM's);
     a misspelt one is named here, not by Hydra."""
     import inspect
 
     from litcore.options import OptionError
-    from litcore_vos_sam2.build import _accepts_kwarg, _locate, load_config
+    from litcore_vos_sam2.build import _locate, load_config
 
-    section = load_config(config, trust=trust).get("model", {})
-    cls = _locate(predictor_class)
-    unknown = [k for k in keys if k not in section and not _accepts_kwarg(cls, k)]
+    section = set(load_config(config, trust=trust).get("model", {}))
+    for cls in _locate(predictor_class).__mro__:  # the tracker's own constructor keys
+        if "__init__" in vars(cls):
+            section |= set(inspect.signature(vars(cls)["__init__"]).parameters) - {"self", "kwargs"}
+    unknown = [k for k in keys if k not in section]
     if unknown:
         named = [p for p in inspect.signature(sam2_model).parameters if p != "predictor_kwargs"]
         raise OptionError(f"model 'sam2': unknown option {unknown[0]!r}; valid options: {', '.join(named)}, "
