@@ -131,3 +131,34 @@ def test_lit_run_jf_matches_the_palette_it_exports(tmp_path, capsys):
     assert set(recomputed) == set(reported) == {"v/1", "v/2"}
     for ep, (j, f) in recomputed.items():
         assert reported[ep]["J"] == pytest.approx(j, abs=1e-9) and reported[ep]["F"] == pytest.approx(f, abs=1e-9)
+
+
+def test_per_object_datasets_are_scored_on_each_objects_own_mask(tmp_path):
+    """SA-V layout: the evaluator reads one PNG per object, so an overlap costs neither object anything."""
+    from cases import STEMS, davis_tree, labels
+
+    from litcore.vos.davis import DavisDataset
+    from litcore.vos.jf import JFWriter
+    from litcore.vos.masks import write_label_png
+
+    data = davis_tree(tmp_path)
+    ann = data / "Annotations" / "v"
+    for t, stem in enumerate(STEMS):
+        (ann / f"{stem}.png").unlink()
+        for obj in (1, 2):
+            write_label_png(ann / f"{obj:03d}" / f"{stem}.png", (labels(t) == obj).astype(np.uint8))
+    video = DavisDataset(data).video("v")
+    assert video.per_object
+    run = tmp_path / "run"
+    jf = JFWriter(run, lambda n: video)
+    for obj in (1, 2):
+        for t, name in enumerate(video.frame_names):
+            kept = (labels(t) == obj) | ((np.indices((32, 32))[0] > 12) if obj == 1 else False)
+            jf.write(_Rec(f"v/{obj}", t, name, kept, checked=t > 0))
+        jf.write(_Rec(f"v/{obj}", 0, "", kind="episode"))
+    jf.close()
+    result = json.loads((run / "jf.json").read_text())
+    objects = {o["episode_id"]: o for o in result["objects"]}
+    assert objects["v/2"]["J"] == pytest.approx(1.0) and objects["v/2"]["J_unmerged"] == pytest.approx(1.0)
+    assert objects["v/1"]["J"] == pytest.approx(objects["v/1"]["J_unmerged"]) and objects["v/1"]["J"] < 0.9
+    assert result["settings"]["masks"].startswith("per object")
