@@ -196,6 +196,7 @@ def _set_threads(n: int | None) -> None:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     _set_threads(args.threads)
+    check_out_dir(args.out)
     runner = build_registry().get("demo", args.task).factory
     extra = {} if args.videos is None else {"videos": args.videos}
     if args.model_opt:
