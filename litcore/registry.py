@@ -22,7 +22,7 @@ def hook_name(kind: str) -> str:
 _NAME = re.compile(r"^[a-z][a-z0-9_.-]*$")
 
 
-class UnknownComponentError(LookupError):
+class UnknownComponentError(LookupError, ValueError):
     """Raised for a name nobody registered; the message lists what exists."""
 
 
