@@ -31,7 +31,7 @@ def main() -> None:
     torch.set_num_threads(1)
     torch.manual_seed(0)
     rng = np.random.default_rng(0)
-    data = [make_stream("train", i) for i in range(args.streams)]
+    data = [make_stream("train", i, frames=12) for i in range(args.streams)]  # the shipped checkpoint's data
     images = np.concatenate([d[0] for d in data])
     masks = np.concatenate([d[1] for d in data])
     net = UNet()

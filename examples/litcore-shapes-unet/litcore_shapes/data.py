@@ -22,7 +22,7 @@ def _shape(kind: int, size: int, cy: float, cx: float, r: float) -> np.ndarray:
             (dy <= 0.7) & (abs(dx) <= (dy + 0.9) * 0.6)][kind]
 
 
-def make_stream(split: str, index: int, frames: int = 12, size: int = 48, seed: int = 0):
+def make_stream(split: str, index: int, frames: int = 24, size: int = 48, seed: int = 0):
     """(images (T, H, W, 3) uint8, masks (T, H, W) uint8); the same arrays on every call and machine."""
     rng = np.random.default_rng([seed, zlib.crc32(split.encode()), index])
     kind, bg = int(rng.integers(4)), rng.uniform(0, 90, 3)
@@ -48,7 +48,7 @@ class ShapesDataset:
 
     task = "shapes"
 
-    def __init__(self, root: str | None = None, split: str = "test", streams: int = 8, frames: int = 12,
+    def __init__(self, root: str | None = None, split: str = "test", streams: int = 8, frames: int = 24,
                  size: int = 48, seed: int = 0) -> None:
         if split not in SPLITS:
             raise ValueError(f"dataset 'shapes': split {split!r}; choose from {', '.join(SPLITS)}")

@@ -8,7 +8,7 @@ def litcore_register_models(register):
     from litcore_shapes.model import ShapesUNet
 
     register("shapes-unet", ShapesUNet, task="shapes", prediction="binary-mask",
-             description="small U-Net (RGB + click maps) on generated shapes; LoRA on the decoder convs")
+             description="small U-Net (RGB + click maps) on generated shapes; LoRA on the encoder convs")
 
 
 @hookimpl

@@ -14,7 +14,7 @@ def test_streams_are_deterministic_and_splits_differ():
     a, b = make_stream("test", 3), make_stream("test", 3)
     assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
     assert not np.array_equal(make_stream("train", 3)[0], a[0])
-    assert a[0].shape == (12, 48, 48, 3) and set(np.unique(a[1])) <= {0, 1} and a[1].sum(axis=(1, 2)).min() > 0
+    assert a[0].shape == (24, 48, 48, 3) and set(np.unique(a[1])) <= {0, 1} and a[1].sum(axis=(1, 2)).min() > 0
 
 
 def test_bad_split_is_one_line():
