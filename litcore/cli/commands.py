@@ -163,6 +163,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     finally:
         progress.close()
     print(run_line(summary, exp.manifest(), args.out))
+    if summary.get("learning_warning"):
+        print(f"warning: {summary['learning_warning']}")
     return 0
 
 

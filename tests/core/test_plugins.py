@@ -43,10 +43,10 @@ def test_builtins_register_through_the_hooks():
     pm = get_plugin_manager(load_entrypoints=False)
     reg = build_registry(pm)
     assert reg.names("adapter") == ["full", "lora", "lora-pool", "none"]
-    assert reg.names("policy") == ["every", "first", "replay"]
+    assert reg.names("policy") == ["calibrated", "every", "first", "replay"]
     assert reg.names("oracle") == ["mask-clicks", "vos-clicks"]
     assert reg.get("oracle", "vos-clicks").prediction == reg.get("oracle", "mask-clicks").prediction == "binary-mask"
-    assert reg.names("method") == ["baseline", "lit-3lora", "lit-ft", "lit-lora", "no-cl", "replace-decoder"]
+    assert reg.names("method") == ["baseline", "lit-3lora", "lit-auto", "lit-ft", "lit-lora", "no-cl", "replace-decoder"]
     assert reg.names("dataset") == ["davis", "lvos", "mose", "sav", "synth", "vost"]
     assert reg.names("model") == []  # models only come from plugins
     # they went through pluggy: each hook has the built-in module as an implementation
@@ -160,7 +160,7 @@ def test_unknown_component_lists_available_names():
     msg = str(info.value)
     assert "'lorax'" in msg
     assert all(n in msg for n in ("full", "lora", "none"))
-    with pytest.raises(UnknownComponentError, match="available policies: every, first, replay"):
+    with pytest.raises(UnknownComponentError, match="available policies: calibrated, every, first, replay"):
         reg.get("policy", "sometimes")
 
 
@@ -251,7 +251,7 @@ def test_plugin_infos_attribute_components_to_plugins():
     assert {"litcore.builtins", "litcore.vos.plugin", "sam2"} <= set(infos)  # other plugins may be installed
     builtins, vos, sam2 = (infos[n].registered for n in ("litcore.builtins", "litcore.vos.plugin", "sam2"))
     assert sorted(builtins["adapter"]) == ["full", "lora", "lora-pool", "none"]
-    assert sorted(builtins["policy"]) == ["every", "first", "replay"]
+    assert sorted(builtins["policy"]) == ["calibrated", "every", "first", "replay"]
     assert sorted(vos["dataset"]) == ["davis", "lvos", "mose", "sav", "synth", "vost"]
     assert vos["oracle"] == ["vos-clicks"] and builtins["oracle"] == ["mask-clicks"]
     assert sam2["model"] == ["sam2"]
