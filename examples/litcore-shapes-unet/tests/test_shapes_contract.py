@@ -9,6 +9,7 @@ class TestShapesPlugin(PluginContract):
     dataset = "shapes"
     dataset_options = {"split": "test", "streams": 2, "frames": 8}
     plugins = (plugin,)                                 # this plugin and the built-ins, whatever else is installed
+    methods = ("baseline", "lit-lora", "lit-auto")
 
 
 class TestShapesRandomWeights(TestShapesPlugin):
