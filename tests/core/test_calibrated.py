@@ -72,13 +72,21 @@ def test_step_size_stays_while_the_score_improves_and_once_fitted():
     assert report.steps == 1 + CalibratedConfig().patience  # the paper's early stopping still ends it
 
 
-def test_a_collapse_backs_the_step_size_off_and_caps_it():
+def test_a_step_that_makes_the_fit_worse_backs_off_and_caps_the_step_size():
     rule = GrowingStep(1e-4, growth=10.0, max_lr=1.0, min_gain=0.02, fitted=0.6)
     assert rule.observe(0.1, float("-inf"), 0.1) == 1e-4   # gained 0.1 from 0: no growth
     assert rule.observe(0.1, 0.1, 0.1) == pytest.approx(1e-3)
-    assert rule.observe(0.4, 0.1, 0.4) == pytest.approx(1e-3)  # improving: keep
-    assert rule.observe(0.1, 0.4, 0.4) == pytest.approx(1e-4)  # lost more than half: back off
-    assert rule.observe(0.4, 0.4, 0.4) == pytest.approx(1e-4)  # and never above that again
+    assert rule.observe(0.11, 0.1, 0.11) == pytest.approx(1e-2)  # a gain below min_gain is no gain
+    assert rule.observe(0.3, 0.11, 0.3) == pytest.approx(1e-2)   # improving: keep
+    assert rule.observe(0.2, 0.3, 0.3) == pytest.approx(1e-3)    # worse by more than min_gain: back off
+    assert rule.observe(0.2, 0.3, 0.3) == pytest.approx(1e-3)    # and never above that again
+    assert rule.observe(0.2, 0.3, 0.3) == pytest.approx(1e-3)
+
+
+def test_a_worse_step_at_the_starting_lr_keeps_it():
+    rule = GrowingStep(1e-4, growth=3.0, max_lr=1e-2, min_gain=0.02, fitted=0.6)
+    rule.observe(0.5, float("-inf"), 0.5)
+    assert rule.observe(0.3, 0.5, 0.5) == 1e-4
 
 
 def test_min_gain_decides_what_resets_patience():
