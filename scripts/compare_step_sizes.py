@@ -8,7 +8,7 @@ training score >= --fit), the mean best score, steps and seconds. Only the
 driving policy's update is kept, so the run itself is an ordinary LIT run.
 
     python3 scripts/compare_step_sizes.py --model sam2 --dataset synth --dataset-opt split=train \\
-        --dataset-opt videos=3 --out lit-runs/paired-train.jsonl
+        --dataset-opt videos=4 --max-corrections 3 --out lit-runs/paired-train.jsonl
 """
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ from litcore.plugins import build_registry
 CANDIDATES = {
     "fixed-1e-4": ("every", {}), "fixed-1e-3": ("every", {"lr": 1e-3}), "fixed-1e-2": ("every", {"lr": 1e-2}),
     "auto": ("calibrated", {}), "auto-growth2": ("calibrated", {"growth": 2.0}),
-    "auto-max3e-3": ("calibrated", {"max_lr": 3e-3}),
+    "auto-max3e-3": ("calibrated", {"max_lr": 3e-3}), "auto-fit0.8": ("calibrated", {"min_best_score": 0.8}),
+    "auto-fit1": ("calibrated", {"min_best_score": 1.0}),
 }
 
 
@@ -73,6 +74,8 @@ def main() -> None:
     p.add_argument("--dataset-opt", action="append", default=[])
     p.add_argument("--groups", default=None)
     p.add_argument("--drive", default="auto", choices=sorted(CANDIDATES))
+    p.add_argument("--candidates", default="fixed-1e-3,fixed-1e-2,auto,auto-fit1",
+                   help=f"comma-separated, from: {', '.join(CANDIDATES)}")
     p.add_argument("--max-corrections", type=int, default=None)
     p.add_argument("--fit", type=float, default=0.5)
     p.add_argument("--out", required=True, help="JSON lines, one per update (appended); summary printed")
@@ -86,7 +89,7 @@ def main() -> None:
                               dataset_options=parse_options(args.dataset_opt), max_corrections=args.max_corrections,
                               groups=args.groups.split(",") if args.groups else None)
         exp = Experiment(spec, reg)
-        cands = {n: reg.create("policy", p_, **o) for n, (p_, o) in CANDIDATES.items()}
+        cands = {n: reg.create("policy", *CANDIDATES[n][:1], **CANDIDATES[n][1]) for n in args.candidates.split(",")}
         exp.trainer.policy = Paired(exp.trainer.policy, cands, log)
         for _ in exp.records():
             pass

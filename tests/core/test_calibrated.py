@@ -156,7 +156,7 @@ def test_learning_warning_only_when_most_updates_failed_their_correction():
     assert learning_warning({"updates": 0, "updates_unfit": 0}) is None
     assert learning_warning({"updates": 10, "updates_unfit": 5}) is None
     msg = learning_warning({"updates": 10, "updates_unfit": 8})
-    assert "8 of 10" in msg and "--policy-opt lr=" in msg and "--method lit-auto" in msg
+    assert "8 of 10" in msg and "--policy-opt lr=" in msg and "--method lit-auto" in msg and "max_lr" in msg
 
 
 def test_lit_run_warns_when_learning_did_nothing(tmp_path, capsys, with_fake):
@@ -171,4 +171,4 @@ def test_lit_run_warns_when_learning_did_nothing(tmp_path, capsys, with_fake):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["totals"]["updates_unfit"] == unfit
     assert f"{unfit} of {len(ups)} updates" in summary["learning_warning"]
-    assert "warning: learning did almost nothing" in printed
+    assert "warning: most updates did not fit the correction they trained on" in printed
