@@ -13,6 +13,7 @@ from typing import Any, Callable
 from litcore.compare import Comparison, compare_runs, format_table
 from litcore.experiment import Experiment, ExperimentSpec, run_to_dir
 from litcore.loop import EpisodeRecord, StepRecord
+from litcore.results import load_summary
 
 
 def run_side_by_side(base: ExperimentSpec, methods: list[str], out_dir: str | Path, *, quiet: bool = False,
@@ -61,7 +62,10 @@ def plot_corrections(c: Comparison, path: str | Path, title: str | None = None) 
         ax.bar(x + (i - (len(c.runs) - 1) / 2) * width, vals, width, label=f"{run} (total {sum(vals)})")
     ax.set_xticks(x, groups, rotation=45, ha="right", fontsize=8)
     ax.set_ylabel("user corrections")
-    ax.set_title(title)
+    import textwrap
+
+    # wrapped to the figure's width so a long title is never cut off
+    ax.set_title(textwrap.fill(title, width=int(fig.get_figwidth() * 10)), fontsize=10)
     ax.legend(fontsize=8)
     fig.tight_layout()
     path = Path(path)
@@ -70,28 +74,70 @@ def plot_corrections(c: Comparison, path: str | Path, title: str | None = None) 
     return path
 
 
-def report(c: Comparison) -> str:
-    """The paper-style table plus the headline reduction."""
-    lines = [format_table(c)]
-    red = c.reduction(len(c.runs) - 1)
-    if red is not None:
-        lines.append(f"\n{c.runs[-1]} needs {red:.1f}% fewer user corrections than {c.runs[0]} "
-                     f"({c.totals[0]['user_corrections']} -> {c.totals[-1]['user_corrections']}).")
+def method_rows(c: Comparison, out: Path) -> list[dict[str, Any]]:
+    """One row per method: corrections, automatic ones, J of the accepted proposals and overall, update time.
+
+    "J of the accepted proposals" is the mean score of the items an adapter
+    proposal fixed (read from steps.jsonl): what an automatic correction is worth.
+    """
+    import json
+
+    rows = []
+    for i, run in enumerate(c.runs):
+        t = c.totals[i]
+        steps = [json.loads(line) for line in (out / run / "steps.jsonl").read_text().splitlines() if line]
+        auto = [s["final_score"] for s in steps if s.get("outcome") == "auto" and s.get("final_score") is not None]
+        rows.append({"method": run, "user_corrections": t["user_corrections"], "reduction_percent": c.reduction(i),
+                     "auto_corrections": t["auto_corrections"], "J_accepted": sum(auto) / len(auto) if auto else None,
+                     "J": t["J"], "update_seconds_mean": t["update_seconds_mean"],
+                     "learning_warning": load_summary(out / run).get("learning_warning")})
+    return rows
+
+
+def method_table(rows: list[dict[str, Any]]) -> str:
+    """The methods side by side (Markdown), then any learning warning in plain words."""
+    head = ["method", "user corrections", "change vs first", "automatic", "J accepted proposals", "J overall",
+            "mean update (s)"]
+    cell = lambda v, f="{:.3f}": "-" if v is None else f.format(v)  # noqa: E731
+    change = lambda r: None if r["reduction_percent"] is None else -r["reduction_percent"]  # noqa: E731
+    body = [[r["method"], str(r["user_corrections"]), "-" if i == 0 else cell(change(r), "{:+.1f}%"),
+             str(r["auto_corrections"]), cell(r["J_accepted"]), cell(r["J"]),
+             "-" if not r["update_seconds_mean"] else cell(r["update_seconds_mean"], "{:.2f}")]
+            for i, r in enumerate(rows)]
+    widths = [max(len(x[i]) for x in [head] + body) for i in range(len(head))]
+    line = lambda r: "| " + " | ".join(x.ljust(w) for x, w in zip(r, widths)) + " |"  # noqa: E731
+    lines = [line(head), "|" + "|".join("-" * (w + 2) for w in widths) + "|"] + [line(r) for r in body]
+    lines += [f"\nwarning ({r['method']}): {r['learning_warning']}" for r in rows if r["learning_warning"]]
     return "\n".join(lines)
 
 
-def summary_dict(c: Comparison) -> dict[str, Any]:
+def report(c: Comparison, out: Path | None = None) -> str:
+    """The per-group table, then (given the run folder) the methods side by side, then the headline reductions."""
+    lines = [format_table(c)]
+    if out is not None:
+        lines += ["", method_table(method_rows(c, out))]
+    for i in range(1, len(c.runs)):
+        red = c.reduction(i)
+        if red is not None:
+            lines.append(f"\n{c.runs[i]} needs {red:.1f}% fewer user corrections than {c.runs[0]} "
+                         f"({c.totals[0]['user_corrections']} -> {c.totals[i]['user_corrections']}).")
+    return "\n".join(lines)
+
+
+def summary_dict(c: Comparison, out: Path | None = None) -> dict[str, Any]:
     return {"runs": c.runs, "groups": c.groups, "per_group": c.per_group, "totals": c.totals,
-            "reduction_percent": c.reduction(len(c.runs) - 1)}
+            "reduction_percent": c.reduction(len(c.runs) - 1),
+            "reductions_percent": {r: c.reduction(i) for i, r in enumerate(c.runs) if i},
+            "methods": method_rows(c, out) if out is not None else None}
 
 
 def write_outputs(c: Comparison, out: Path, plot_name: str, title: str) -> tuple[dict[str, Any], Path]:
-    """Print the table and write comparison.md, comparison.json and the per-group plot."""
+    """Print the tables and write comparison.md, comparison.json and the per-group plot."""
     import json
 
-    text = report(c)
+    text = report(c, out)
     print(text)
     (out / "comparison.md").write_text(text + "\n")
-    summary = summary_dict(c)
+    summary = summary_dict(c, out)
     (out / "comparison.json").write_text(json.dumps(summary, indent=2))
     return summary, plot_corrections(c, out / plot_name, title=title)

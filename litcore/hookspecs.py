@@ -85,7 +85,8 @@ def litcore_register_demos(register: Register) -> None:
 
     :param register: call ``register(task_name, runner, task=..., description=...)``;
         ``runner(out_dir, *, videos, seed, quiet, jobs, model_options=None,
-        policy_options=None) -> dict`` runs the demo and returns its summary; ``jobs`` is
+        policy_options=None, oracle_options=None) -> dict`` runs the demo and returns its summary
+        (``oracle_options`` only when given, e.g. ``{"tau": 0.75}``); ``jobs`` is
         the number of worker processes (see :mod:`litcore.parallel`).
     """
 

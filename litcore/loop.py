@@ -43,13 +43,14 @@ class StepRecord:
     actions: list[str] = field(default_factory=list)
     update: dict[str, Any] | None = None
     kind: str = "step"
-    # the prediction kept for this item (base, accepted proposal or corrected);
-    # not serialised: mask exporters and visualisations read it from the stream
+    # the prediction kept for this item (base, accepted proposal or corrected) and the model's own
+    # (base) one; not serialised: mask exporters and visualisations read them from the stream
     output: Any = field(default=None, repr=False, compare=False)
+    base_output: Any = field(default=None, repr=False, compare=False)
 
     def to_json(self) -> dict[str, Any]:
         return {k: (dict(v) if isinstance(v, dict) else list(v) if isinstance(v, list) else v)
-                for k, v in self.__dict__.items() if k != "output"}
+                for k, v in self.__dict__.items() if k not in ("output", "base_output")}
 
 
 @dataclass
@@ -130,7 +131,7 @@ class LiveTrainer:
     def _step(self, session, episode: Episode, item: Item, stats: CorrectionStats) -> StepRecord:
         rec = StepRecord(episode.episode_id, episode.group, item.index, item.name,
                          checked=item.target is not None, outcome="unchecked", confidence=item.confidence,
-                         output=item.prediction)
+                         output=item.prediction, base_output=item.prediction)
         if item.target is None:
             return rec
         review = self.oracle.review(item.prediction, item.target)

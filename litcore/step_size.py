@@ -30,23 +30,30 @@ class ConstantStep(StepSize):
 
 
 class GrowingStep(StepSize):
-    """Start small, grow geometrically while the fit does not improve, back off after a collapse.
+    """Start small, grow geometrically while the fit does not improve, back off when a step makes it worse.
 
-    A step that raised the best score by less than `min_gain` multiplies lr by
-    `growth`, up to `max_lr`. Once the best score is above `fitted` (the paper's
-    early-stopping threshold) the lr is kept, and the paper's patience rule ends
-    the update. A score below half the best score (the step overshot) divides lr
-    by `growth` and caps later growth there. The first step counts its gain
-    from 0, so an update that starts from a fitting adapter never grows.
+    Changes of the score smaller than `min_gain` are noise. A step that raised
+    the best score by less than that multiplies lr by `growth`, up to `max_lr`.
+    A step whose score fell by more than that never grows the lr; once the lr
+    has grown, it divides lr by `growth` and caps it there for the rest of the
+    update: the rule settles at the largest step size that still improves the
+    fit. Once the
+    best score is above `fitted` (the paper's early-stopping threshold) the lr
+    is kept and the paper's patience rule ends the update. The first step
+    counts its gain from 0, so an update that starts from a good fit never grows.
     """
 
     def __init__(self, lr: float, *, growth: float, max_lr: float, min_gain: float, fitted: float) -> None:
         self.lr, self.base = float(lr), float(lr)
         self.growth, self.ceiling, self.min_gain, self.fitted = float(growth), float(max_lr), float(min_gain), fitted
+        self.last: float | None = None
 
     def observe(self, score: float, previous_best: float, best: float) -> float:
-        if score < 0.5 * best and self.lr > self.base:
-            self.lr = self.ceiling = max(self.base, self.lr / self.growth)
+        worse = self.last is not None and score < self.last - self.min_gain
+        if worse:  # never grow on a worse step; below a grown lr that overshot, stay below it
+            if self.lr > self.base:
+                self.lr = self.ceiling = max(self.base, self.lr / self.growth)
         elif best <= self.fitted and best - max(previous_best, 0.0) < self.min_gain:
             self.lr = min(self.lr * self.growth, self.ceiling)
+        self.last = score
         return self.lr

@@ -64,7 +64,9 @@ def add_core_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model-opt", action="append", metavar="KEY=VALUE", default=[],
                    help="model option for both runs (e.g. object_score_loss=1)")
     p.add_argument("--policy-opt", action="append", metavar="KEY=VALUE", default=[],
-                   help="update-policy option of the LIT run (e.g. lr=1e-3; the paper's values are the defaults)")
+                   help="update-policy option of the LIT runs (e.g. lr=1e-3; the paper's values are the defaults)")
+    p.add_argument("--tau", type=float, default=None,
+                   help="acceptance threshold of the simulated user (VOS: IoU, default 0.5)")
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("compare", help="compare two or more runs: corrections per group, totals, reduction")
@@ -203,6 +205,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         extra["model_options"] = parse_options(args.model_opt)
     if args.policy_opt:
         extra["policy_options"] = parse_options(args.policy_opt)
+    if args.tau is not None:
+        extra["oracle_options"] = {"tau": args.tau}
     jobs = args.jobs if args.jobs is not None else (os.cpu_count() or 1)
     runner(args.out, seed=args.seed, quiet=args.quiet, jobs=max(1, jobs), **extra)
     return 0

@@ -86,9 +86,12 @@ def test_demo_runs_side_by_side_with_a_given_checkpoint(tmp_path, capsys):
     ckpt = save_checkpoint(model, tmp_path / "micro.pt", MICRO_CONFIG, used)
     summary = run_classification_demo(tmp_path / "demo", videos=2, quiet=True,
                                       model_options={"checkpoint": str(ckpt)}, dataset_options={"per_class": 3})
-    assert summary["runs"] == ["baseline", "lit-lora"] and len(summary["groups"]) == 2
+    assert summary["runs"] == ["baseline", "lit-lora", "lit-auto"] and len(summary["groups"]) == 2
+    assert [r["method"] for r in summary["methods"]] == summary["runs"]
     assert (tmp_path / "demo" / "corrections_per_stream.png").stat().st_size > 1000
-    assert "reduction vs first" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "reduction vs first" in printed
+    assert all(f"| {m} " in printed for m in summary["runs"]) and "J accepted proposals" in printed
 
 
 def _script():

@@ -72,13 +72,21 @@ def test_step_size_stays_while_the_score_improves_and_once_fitted():
     assert report.steps == 1 + CalibratedConfig().patience  # the paper's early stopping still ends it
 
 
-def test_a_collapse_backs_the_step_size_off_and_caps_it():
+def test_a_step_that_makes_the_fit_worse_backs_off_and_caps_the_step_size():
     rule = GrowingStep(1e-4, growth=10.0, max_lr=1.0, min_gain=0.02, fitted=0.6)
     assert rule.observe(0.1, float("-inf"), 0.1) == 1e-4   # gained 0.1 from 0: no growth
     assert rule.observe(0.1, 0.1, 0.1) == pytest.approx(1e-3)
-    assert rule.observe(0.4, 0.1, 0.4) == pytest.approx(1e-3)  # improving: keep
-    assert rule.observe(0.1, 0.4, 0.4) == pytest.approx(1e-4)  # lost more than half: back off
-    assert rule.observe(0.4, 0.4, 0.4) == pytest.approx(1e-4)  # and never above that again
+    assert rule.observe(0.11, 0.1, 0.11) == pytest.approx(1e-2)  # a gain below min_gain is no gain
+    assert rule.observe(0.3, 0.11, 0.3) == pytest.approx(1e-2)   # improving: keep
+    assert rule.observe(0.2, 0.3, 0.3) == pytest.approx(1e-3)    # worse by more than min_gain: back off
+    assert rule.observe(0.2, 0.3, 0.3) == pytest.approx(1e-3)    # and never above that again
+    assert rule.observe(0.2, 0.3, 0.3) == pytest.approx(1e-3)
+
+
+def test_a_worse_step_at_the_starting_lr_keeps_it():
+    rule = GrowingStep(1e-4, growth=3.0, max_lr=1e-2, min_gain=0.02, fitted=0.6)
+    rule.observe(0.5, float("-inf"), 0.5)
+    assert rule.observe(0.3, 0.5, 0.5) == 1e-4
 
 
 def test_min_gain_decides_what_resets_patience():
@@ -144,18 +152,24 @@ def test_a_bad_policy_option_stops_lit_run_before_any_episode(tmp_path, capsys, 
 # --- the learning warning -------------------------------------------------------------------
 
 
-def test_learning_warning_only_when_most_updates_failed_their_correction():
-    assert learning_warning({"updates": 0, "updates_unfit": 0}) is None
-    assert learning_warning({"updates": 10, "updates_unfit": 5}) is None
-    msg = learning_warning({"updates": 10, "updates_unfit": 8})
-    assert "8 of 10" in msg and "--policy-opt lr=" in msg and "--method lit-auto" in msg
+def test_learning_warning_only_when_most_updates_failed_and_few_proposals_were_accepted():
+    quiet = {"updates": 0, "updates_unfit": 0, "user_corrections": 0, "auto_corrections": 0}
+    assert learning_warning(quiet) is None
+    assert learning_warning({**quiet, "updates": 10, "updates_unfit": 5, "user_corrections": 10}) is None
+    # unfit updates but most failing items fixed by proposals (a strict training score): nothing wrong
+    assert learning_warning({"updates": 10, "updates_unfit": 10, "user_corrections": 10, "auto_corrections": 90}) is None
+    msg = learning_warning({"updates": 10, "updates_unfit": 8, "user_corrections": 10, "auto_corrections": 1})
+    assert "8 of 10 updates" in msg and "1 of 11" in msg
+    assert "--policy-opt lr=" in msg and "--method lit-auto" in msg and "max_lr" in msg
 
 
 def test_lit_run_warns_when_learning_did_nothing(tmp_path, capsys, with_fake):
-    # two steps at lr 1e-4 cannot fit a correction to 5 (score 1/(1+mse) far below 0.5)
+    # two steps at lr 1e-4 cannot fit corrections to 9, 8, 7 (score 1/(1+mse) far below 0.5),
+    # and the scripted proposals (none, then 0) are never accepted
     out = tmp_path / "r"
-    assert main(["run", "--model", "fake", "--dataset", "fake-data", "--method", "lit-lora", "--objects", "v1/1",
-                 "--policy-opt", "max_steps=2", "--out", str(out), "--quiet"]) == 0
+    episodes = json.dumps({"e/1": ["g", [[3, 9, None], [2, 8, 0], [1, 7, 0]]]})
+    assert main(["run", "--model", "fake", "--dataset", "fake-data", "--dataset-opt", f"episodes={episodes}",
+                 "--method", "lit-lora", "--policy-opt", "max_steps=2", "--out", str(out), "--quiet"]) == 0
     printed = capsys.readouterr().out
     ups = [s["update"] for s in _steps(out) if s["update"]]
     unfit = sum(not u["fit"] for u in ups)

@@ -334,13 +334,14 @@ def test_demo_cli_passes_jobs_and_options_to_the_task_runner(tmp_path, monkeypat
     reg.registrar("demo", "test")("fake", lambda out, **kw: calls.append((out, kw)) or {})
     monkeypatch.setattr(commands, "build_registry", lambda *a: reg)
     assert main(["demo", "--task", "fake", "--out", str(tmp_path), "--videos", "3", "--jobs", "2",
-                 "--policy-opt", "lr=0.001", "--model-opt", "object_score_loss=1", "--quiet"]) == 0
+                 "--policy-opt", "lr=0.001", "--model-opt", "object_score_loss=1", "--tau", "0.75", "--quiet"]) == 0
     assert main(["demo", "--task", "fake", "--out", str(tmp_path)]) == 0
     (out, kw), (_, plain) = calls
     assert out == str(tmp_path)
     assert kw["videos"] == 3 and kw["jobs"] == 2 and kw["quiet"] is True
     assert kw["policy_options"] == {"lr": 0.001} and kw["model_options"] == {"object_score_loss": 1}
-    assert "videos" not in plain and "policy_options" not in plain  # the task's own defaults
+    assert kw["oracle_options"] == {"tau": 0.75}
+    assert "videos" not in plain and "policy_options" not in plain and "oracle_options" not in plain
     assert plain["jobs"] == (os.cpu_count() or 1)
 
 

@@ -4,14 +4,24 @@ from __future__ import annotations
 
 import json
 
-from litcore_vos_sam2.demo import _pick_frames, run_vos_demo
+from types import SimpleNamespace
+
+from litcore_vos_sam2.demo import METHODS, _pick_frames, run_vos_demo
 
 
-def test_demo_writes_both_runs_the_comparison_and_both_plots(tmp_path, capsys):
+def test_demo_writes_the_three_runs_the_comparison_and_both_plots(tmp_path, capsys):
     summary = run_vos_demo(tmp_path, videos=1, quiet=True, jobs=1, dataset_options={"frames": 10})
     out = capsys.readouterr().out
     assert "| **total corrections** |" in out and "reduction vs first" in out
-    for method in ("baseline", "lit-lora"):
+    assert METHODS == ["baseline", "lit-lora", "lit-auto"] and summary["runs"] == METHODS
+    # the three-way table: one row per method with its corrections, automatic ones and update time
+    table = [line for line in out.splitlines() if line.startswith("| ") and "J accepted proposals" not in line]
+    rows = {line.split("|")[1].strip(): [c.strip() for c in line.split("|")[2:-1]] for line in table}
+    for row in summary["methods"]:
+        assert rows[row["method"]][0] == str(row["user_corrections"])
+        assert rows[row["method"]][2] == str(row["auto_corrections"])
+    assert rows["baseline"][-1] == "-" and rows["lit-auto"][-1] != "-"  # the baseline never updates
+    for method in METHODS:
         s = json.loads((tmp_path / method / "summary.json").read_text())
         assert list(s["groups"]) == ["hard_0000"]
         steps = [json.loads(line) for line in (tmp_path / method / "steps.jsonl").read_text().splitlines()]
@@ -24,11 +34,15 @@ def test_demo_writes_both_runs_the_comparison_and_both_plots(tmp_path, capsys):
     assert summary  # the runner returns the comparison summary
 
 
+def _recs(outcomes):
+    return {t: SimpleNamespace(outcome=o) for t, o in outcomes.items()}
+
+
 def test_strip_shows_accepted_proposals_first_then_baseline_corrections():
-    lit = {t: ("auto" if t in (5, 9, 30) else "user") for t in range(1, 40)}
-    base = {t: "user" for t in range(1, 40)}
+    lit = _recs({t: ("auto" if t in (5, 9, 30) else "user") for t in range(1, 40)})
+    base = _recs({t: "user" for t in range(1, 40)})
     pick = _pick_frames(lit, base, 6)
     assert len(pick) == 6 and pick == sorted(pick)
     assert {5, 9, 30} <= set(pick)  # every accepted proposal shown when they fit in half the columns
-    calm = {t: "ok" for t in range(1, 4)}
+    calm = _recs({t: "ok" for t in range(1, 4)})
     assert _pick_frames(calm, calm, 6) == [1, 2, 3]  # fewer frames than columns: all of them

@@ -1,4 +1,4 @@
-"""`lit demo --task classification`: tiny CLIP vs tiny CLIP + LIT-LoRA on synthetic birds.
+"""`lit demo --task classification`: tiny CLIP, + LIT-LoRA (paper's update), + LIT-auto on synthetic birds.
 
 Runs the embedded checkpoint on `videos` class streams spread evenly over the
 27 synthetic classes (30 test images each), so it needs no downloads; without
@@ -15,13 +15,14 @@ from litcore.experiment import ExperimentSpec
 from litcore_cls_clip import synth
 from litcore_cls_clip.data import stream_id
 
-METHODS = ["baseline", "lit-lora"]
+METHODS = ["baseline", "lit-lora", "lit-auto"]
 
 
 def run_classification_demo(out_dir: str | Path, *, videos: int = 10, seed: int = 0, quiet: bool = False, jobs: int = 1,
                             model_options: dict[str, Any] | None = None,
                             dataset_options: dict[str, Any] | None = None,
-                            policy_options: dict[str, Any] | None = None) -> dict[str, Any]:
+                            policy_options: dict[str, Any] | None = None,
+                            oracle_options: dict[str, Any] | None = None) -> dict[str, Any]:
     options = dict(model_options or {})
     if options.get("checkpoint", "default") == "default" and "model_name" not in options:
         from litcore_cls_clip.build import ModelLoadError, TRAIN_COMMAND, default_checkpoint_path
@@ -39,9 +40,10 @@ def run_classification_demo(out_dir: str | Path, *, videos: int = 10, seed: int 
     out.mkdir(parents=True, exist_ok=True)
     base = ExperimentSpec(model="clip", dataset="synth-cls", model_options=options,
                           dataset_options={"split": "test", "per_class": 30, **(dataset_options or {})},
-                          groups=groups, seed=seed, policy_options=dict(policy_options or {}))
+                          groups=groups, seed=seed, policy_options=dict(policy_options or {}),
+                          oracle_options=dict(oracle_options or {}))
     comparison = run_side_by_side(base, METHODS, out, quiet=quiet, jobs=jobs)
     summary, plot = write_outputs(comparison, out, "corrections_per_stream.png",
-                                  "User corrections per class stream: tiny CLIP vs + LIT-LoRA (synthetic birds)")
+                                  "User corrections per class stream: tiny CLIP, + LIT-LoRA (paper's update), + LIT-auto (synthetic birds)")
     print(f"\nresults: {out}/<method>/summary.json; plot: {plot}")
     return summary
