@@ -194,6 +194,12 @@ class JFWriter:
         self._current.j.append(region_j(pred, gt, self.ignore_void))
         self._current.f.append(boundary_f(pred, gt, self.bound_th, self.ignore_void))
 
+    def resume(self, finished: Any) -> None:
+        """Continue a run: keep the scores of episodes the interrupted attempt finished."""
+        old = load_jf(self.dir) or {}
+        self.objects = [o for o in old.get("objects", []) if o.get("episode_id") in finished]
+        self._flush()
+
     def close(self) -> None:
         self._video = None
 
