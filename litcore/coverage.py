@@ -43,6 +43,8 @@ class RunEpisodes:
         for e in self.errors:
             if e.get("episode_id") in (episode_id, f"{group}/*"):
                 return "failed"
+        if any(str(e.get("episode_id", "")).rsplit("/", 1)[0] == group for e in self.errors):
+            return "unfinished"   # its group stopped at an earlier episode's failure
         return "missing" if self.complete or self.status == "failed" else "unfinished"
 
 

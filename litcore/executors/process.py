@@ -91,7 +91,8 @@ class _Worker:
 def _death(proc: Any) -> str:
     code = proc.exitcode
     how = f"killed by signal {-code}" if code is not None and code < 0 else f"exit code {code}"
-    return f"WorkerDied: worker process {proc.pid} died ({how}), e.g. out of memory"
+    hint = " (an out-of-memory kill looks like this)" if code == -9 else ""
+    return f"WorkerDied: worker process {proc.pid} died ({how}){hint}"
 
 
 class ProcessExecutor(Executor):
