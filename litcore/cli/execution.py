@@ -15,7 +15,7 @@ from litcore.executors import EXECUTORS, Executor, make_executor
 EXIT_FAILURES = 1   # the run finished, but some episodes failed (usage and input errors exit 2)
 
 
-def add_executor_arguments(p: argparse.ArgumentParser, jobs_help: str, jobs_default: int | None = 1) -> None:
+def add_executor_arguments(p: argparse.ArgumentParser, jobs_help: str, jobs_default: int | None = None) -> None:
     g = p.add_argument_group("execution (docs/executors.md)")
     g.add_argument("--executor", choices=EXECUTORS,
                    help="where groups run: local (this process), process (--jobs worker processes), "
