@@ -79,7 +79,6 @@ class _OpenRun:
         self.order: dict[str, tuple[int, int]] = {}
         self.failed = False
         self.closed = False
-        self.first_exc: BaseException | None = None
 
     def emit(self, rec: Any) -> None:
         for c in self.consumers:  # consumers first: the writer's summary is the commit point
