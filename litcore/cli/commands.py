@@ -103,7 +103,7 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     add_existing_arguments(p)
     p.add_argument("--save-masks", nargs="?", const="npz", metavar="FORMATS",
                    help="keep the predicted masks (VOS): comma-separated npz,palette,per-object,coco "
-                        "(default npz; `lit export` makes the others from it later)")
+                        "(npz, the durable copy that --resume and `lit export` read, is always kept)")
     p.add_argument("--jf", action="store_true", help="also compute J and F per object into jf.json/jf.csv (VOS)")
 
 
