@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from litcore.experiment import Experiment, ExperimentSpec, run_to_dir
+from litcore.experiment import Experiment, ExperimentSpec
 from litcore.results import load_summary
 
 _LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")

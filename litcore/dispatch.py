@@ -136,7 +136,7 @@ def execute(requests: Sequence[RunRequest], executor: Executor) -> list[RunOutco
         for i, run in runs.items():  # stopped early: write what came back, in order, and close
             for index in sorted(run.waiting):
                 _deliver(run, run.waiting.pop(index), outcomes[i])
-            _close(run, outcomes[i], stopped=True)
+            _close(run, outcomes[i])
     if first is not None:
         run, res = first
         if res.exc is not None:
@@ -156,7 +156,7 @@ def _deliver(run: _OpenRun, res: GroupResult, outcome: RunOutcome) -> None:
         outcome.failures.append(Failure(run.req.label, res.failed_at or f"{res.group}/*", res.error))
 
 
-def _close(run: _OpenRun, outcome: RunOutcome, stopped: bool = False) -> None:
+def _close(run: _OpenRun, outcome: RunOutcome) -> None:
     if run.closed:
         return
     run.closed = True
