@@ -21,3 +21,5 @@ for dir in plugins/*/; do
 done
 # the `ray` extra: `--executor ray` and its tests (CI runs them on a local 2-CPU Ray)
 pip install -q -e ".[ray]" "${plugins[@]}" "pytest>=8" "hypothesis>=6.100"
+# the worked third-party example, installed from its own folder exactly as a third party would (not editable)
+pip install -q ./examples/litcore-shapes-unet
