@@ -66,10 +66,16 @@ class _OpenRun:
         resume = rundir.prepare(req.out_dir, req.existing, _spec_json(req.spec))  # before the model is built
         exp = req.build()
         self.groups = list(exp.spec.groups or exp.dataset.groups())
+        self.consumers = list(req.consumers(exp))
         self.resumed = resume is not None
+        if resume is not None:  # keep only episodes every consumer kept too (J&F is written per whole video)
+            keep = resume.finished
+            for c in self.consumers:
+                if hasattr(c, "resumable"):
+                    keep = keep & frozenset(c.resumable(keep))
+            resume.episodes = [ep for ep in resume.episodes if ep["episode_id"] in keep]
         self.skip = resume.finished if resume else frozenset()
         self.writer = RunWriter(req.out_dir, exp.manifest(), resume=resume)
-        self.consumers = list(req.consumers(exp))
         for c in self.consumers:
             if resume is not None and hasattr(c, "resume"):
                 c.resume(self.skip)

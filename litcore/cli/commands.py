@@ -11,6 +11,7 @@ from typing import Any
 
 from litcore.cli.execution import (add_executor_arguments, add_existing_arguments, executor_from_args,
                                    existing_mode, report_failures)
+from litcore.checks import check_out_dir
 from litcore.errors import LitcoreError
 from litcore.executors import using
 from litcore.experiment import Experiment, ExperimentSpec, IncompatibleComponentsError, run_to_dir
@@ -22,6 +23,11 @@ USER_ERRORS: tuple[type[BaseException], ...] = (
     UnknownComponentError, RegistrationError, PluginLoadError, IncompatibleComponentsError,
     FileNotFoundError, NotADirectoryError, KeyError, ValueError,
 )
+
+
+MODEL_OPT_HELP = ("option for the model (see `lit plugins`). Safety: a config=FILE option can be a Hydra config, "
+                  "whose _target_ entries instantiate any Python object, i.e. run code; plugins refuse config "
+                  "files outside their own config folders unless trust_config=true (docs/bad-input.md)")
 
 
 def parse_options(pairs: list[str] | None) -> dict[str, Any]:
@@ -87,7 +93,8 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--oracle", help="defaults to the model's oracle")
     p.add_argument("--tau", type=float, help="acceptance IoU/score threshold of the oracle (default 0.5)")
     for kind in ("model", "dataset", "oracle", "adapter", "policy"):
-        p.add_argument(f"--{kind}-opt", action="append", metavar="KEY=VALUE", help=f"option for the {kind}")
+        p.add_argument(f"--{kind}-opt", action="append", metavar="KEY=VALUE", help=MODEL_OPT_HELP if kind == "model"
+                       else f"option for the {kind}")
     p.add_argument("--adapter-targets", help="regex of module names to adapt (default: the model's choice)")
     p.add_argument("--groups", "--videos", dest="groups",
                    help="comma-separated groups to run (videos for VOS, class streams for classification)")
@@ -156,6 +163,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from litcore.cli.progress import Progress
 
     _set_threads(args.threads)
+    check_out_dir(args.out)
     exp = Experiment(spec_from_args(args))
     consumers = []
     if args.save_masks or args.jf:
@@ -196,6 +204,7 @@ def _set_threads(n: int | None) -> None:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     _set_threads(args.threads)
+    check_out_dir(args.out)
     runner = build_registry().get("demo", args.task).factory
     extra = {} if args.videos is None else {"videos": args.videos}
     if args.model_opt:

@@ -21,7 +21,7 @@ def resolve_device(device: str = "auto") -> str:
 def sam2_model(config: str | None = "default", checkpoint: str | None = "default", hf_model_id: str | None = None,
                device: str = "auto", image_size: int | None = None, overrides: list[str] | None = None,
                loss_size: int | None = None, seed: int = 0, predictor_class: str = PREDICTOR,
-               object_score_loss: float = 0.0, **predictor_kwargs: Any):
+               object_score_loss: float = 0.0, trust_config: bool = False, **predictor_kwargs: Any):
     """Build the SAM2 task model.
 
     `config`: a yaml path or a sam2 config name (``configs/sam2.1/sam2.1_hiera_b+.yaml``);
@@ -30,6 +30,10 @@ def sam2_model(config: str | None = "default", checkpoint: str | None = "default
     `object_score_loss` > 0 adds that weight x BCE on the object score to the LIT
     loss (not in the paper's code; docs/protocol.md, "object-score gate").
     `hf_model_id` (e.g. ``facebook/sam2.1-hiera-base-plus``) downloads only when online.
+    Safety: a config is a Hydra file whose `_target_` entries are instantiated,
+    i.e. it can run arbitrary Python; yaml files outside this plugin's
+    `configs/` and the sam2 package's configs are refused unless
+    `trust_config=true`.
     """
     import torch
 
@@ -51,14 +55,14 @@ def sam2_model(config: str | None = "default", checkpoint: str | None = "default
                     "(or checkpoint=null for random weights)")
             checkpoint = str(path)
     if predictor_kwargs and config is not None:
-        _check_model_keys(config, predictor_kwargs, predictor_class)
+        _check_model_keys(config, predictor_kwargs, predictor_class, trust_config)
     ovr = list(overrides or [])
     if image_size is not None:
         ovr.append(f"model.image_size={int(image_size)}")
     ovr += [f"model.{k}={v}" for k, v in predictor_kwargs.items()]
     torch.manual_seed(seed)  # random-weight builds are reproducible
     predictor = build_predictor(config, checkpoint, device=resolve_device(device), predictor_class=predictor_class,
-                                overrides=ovr, hf_model_id=hf_model_id)
+                                overrides=ovr, hf_model_id=hf_model_id, trust_config=bool(trust_config))
     desc = {"config": str(config), "checkpoint": str(checkpoint) if checkpoint else None,
             "hf_model_id": hf_model_id, "weights": "checkpoint" if checkpoint or hf_model_id else f"random(seed={seed})"}
     if checkpoint and Path(checkpoint).is_file():
@@ -66,7 +70,8 @@ def sam2_model(config: str | None = "default", checkpoint: str | None = "default
     return Sam2VOS(predictor, loss_size=loss_size, description=desc, object_score_loss=object_score_loss)
 
 
-def _check_model_keys(config: str, keys: dict[str, Any], predictor_class: str = PREDICTOR) -> None:
+def _check_model_keys(config: str, keys: dict[str, Any], predictor_class: str = PREDICTOR,
+                      trust: bool = False) -> None:
     """Extra options are keys of the config's `model` section or of the predictor class (SAMURAI's, DAM4SAM's);
     a misspelt one is named here, not by Hydra."""
     import inspect
@@ -74,7 +79,7 @@ def _check_model_keys(config: str, keys: dict[str, Any], predictor_class: str = 
     from litcore.options import OptionError
     from litcore_vos_sam2.build import _locate, load_config
 
-    section = set(load_config(config).get("model", {}))
+    section = set(load_config(config, trust=trust).get("model", {}))
     for cls in _locate(predictor_class).__mro__:  # the tracker's own constructor keys
         if "__init__" in vars(cls):
             section |= set(inspect.signature(vars(cls)["__init__"]).parameters) - {"self", "kwargs"}
