@@ -8,7 +8,6 @@ adapter proposal looked at, plus the adapter training time measured in the run
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any, Iterable
@@ -83,7 +82,9 @@ def read_steps(run_dir: str | Path) -> list[dict[str, Any]]:
     path = Path(run_dir) / "steps.jsonl"
     if not path.is_file():
         raise FileNotFoundError(f"{path}: not a litcore run directory (no steps.jsonl)")
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    from litcore.rundir import read_jsonl
+
+    return read_jsonl(path)  # a run killed mid-write may end in a torn line: skipped
 
 
 def run_annotation_time(run_dir: str | Path, model: CostModel | None = None) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from litcore.errors import LitcoreError
-from litcore.experiment import Experiment, ExperimentSpec, run_to_dir
+from litcore.experiment import Experiment, ExperimentSpec
 from litcore.results import load_summary
 
 
@@ -189,50 +189,75 @@ def _with_method(base: ExperimentSpec, method: str, cfg: BenchConfig) -> Experim
 _REGISTRY = None  # the methods' registry, built once per process for planning
 
 
-def _done(cell: Cell) -> bool:
-    marker = cell.dir / "bench-run.json"
-    if not marker.is_file() or not (cell.dir / "summary.json").is_file():
-        return False
-    return json.loads(marker.read_text()).get("spec") == json.loads(json.dumps(asdict(cell.spec), default=str))
-
-
-def run_cell(cell: Cell, cfg: BenchConfig, registry: Any, quiet: bool = True, jobs: int = 1) -> dict[str, Any]:
-    from litcore.cli.progress import Progress
-
-    exp = Experiment(cell.spec, registry)
-    consumers = []
-    if getattr(exp.dataset, "task", None) == "vos" and hasattr(exp.dataset, "video"):
-        from litcore.vos.exports import run_consumers  # J&F and masks only where there are videos
-
-        consumers = run_consumers(exp.dataset, cell.dir, save_masks=cfg.save_masks, jf=cfg.jf)
-    progress = Progress(disable=quiet, desc=f"{cell.model}/{cell.dataset}/{cell.method}"
-                        + (f"@{cell.budget}" if cell.budget is not None else ""))
+def _spec_matches(cell: Cell) -> bool:
     try:
-        summary = run_to_dir(exp, cell.dir, keep_going=cfg.keep_going, on_record=progress.update,
-                             consumers=consumers, jobs=jobs)
-    finally:
-        progress.close()
-    (cell.dir / "bench-run.json").write_text(json.dumps({"spec": asdict(cell.spec), "complete": True},
-                                                        indent=2, default=str))
-    return summary
+        manifest = json.loads((cell.dir / "manifest.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return manifest.get("spec") == json.loads(json.dumps(asdict(cell.spec), default=str))
 
 
-def run_bench(cfg: BenchConfig, out: str | Path, *, resume: bool = False, quiet: bool = True,
-              registry: Any = None, jobs: int = 1) -> list[Cell]:
-    """Run (or, with `resume`, skip finished) cells, then record the grid in OUT/bench.json.
+def _done(cell: Cell) -> bool:
+    """Finished with the same spec and no failure (a failed or interrupted cell is resumed)."""
+    from litcore.rundir import run_status
 
-    `jobs` worker processes share each cell's videos (an execution setting, not part of the config).
+    return _spec_matches(cell) and run_status(cell.dir) == "complete"
+
+
+def cell_request(cell: Cell, cfg: BenchConfig, registry: Any, *, quiet: bool = True, existing: str = "refuse"):
+    """The dispatcher request of one cell: an ordinary run, plus J&F and masks where there are videos."""
+    from litcore.cli.progress import Progress
+    from litcore.dispatch import RunRequest
+
+    def consumers(exp: Experiment) -> list:
+        if getattr(exp.dataset, "task", None) == "vos" and hasattr(exp.dataset, "video"):
+            from litcore.vos.exports import run_consumers  # J&F and masks only where there are videos
+
+            return run_consumers(exp.dataset, cell.dir, save_masks=cfg.save_masks, jf=cfg.jf)
+        return []
+
+    label = f"{cell.model}/{cell.dataset}/{cell.method}" + (f"@{cell.budget}" if cell.budget is not None else "")
+    progress = Progress(disable=quiet, desc=label)
+    return RunRequest(cell.dir, cell.spec, lambda: Experiment(cell.spec, registry), consumers,
+                      on_record=progress.update, on_close=progress.close, keep_going=cfg.keep_going,
+                      existing=existing, label=label)
+
+
+def run_bench(cfg: BenchConfig, out: str | Path, *, resume: bool = False, overwrite: bool = False,
+              quiet: bool = True, registry: Any = None, jobs: int = 1, executor: Any = None) -> list[Any]:
+    """Run every cell as one pool of work (cells do not wait for each other); returns the failures.
+
+    With `resume`, finished cells are skipped, failed or interrupted ones
+    resumed (their finished episodes kept), and cells whose spec changed rerun
+    from scratch. `executor` (litcore.executors) says where groups run; without
+    one, `jobs` worker processes (an execution setting, not part of the config).
     """
+    from litcore.dispatch import execute
+    from litcore.executors import make_executor
     from litcore.plugins import build_registry
 
     registry = registry or build_registry()
     cells = plan(cfg, out)
     write_index(cfg, cells, out)
+    requests = []
     for cell in cells:
         if resume and _done(cell):
             continue
-        run_cell(cell, cfg, registry, quiet=quiet, jobs=jobs)
-    return cells
+        existing = ("resume" if _spec_matches(cell) else "overwrite") if resume else \
+            ("overwrite" if overwrite else "refuse")
+        if existing == "refuse":  # before anything runs, not when the grid reaches this cell
+            from litcore.rundir import prepare
+
+            prepare(cell.dir, "refuse", asdict(cell.spec))
+        requests.append(cell_request(cell, cfg, registry, quiet=quiet, existing=existing))
+    own = executor is None
+    executor = executor or make_executor(jobs=jobs, registry=registry)
+    try:
+        outcomes = execute(requests, executor)
+    finally:
+        if own:
+            executor.close()
+    return [f for o in outcomes for f in o.failures]
 
 
 def write_index(cfg: BenchConfig, cells: list[Cell], out: str | Path) -> None:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import csv
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from litcore.coverage import coverage, load_run_episodes, require_comparable, restrict
 from litcore.results import load_summary
 
 COLUMNS = ("user_corrections", "clicks", "mask_corrections", "auto_corrections", "update_seconds_mean", "J")
@@ -20,6 +21,8 @@ class Comparison:
     per_group: dict[str, list[int | None]]         # group -> user corrections per run
     totals: list[dict[str, Any]]                    # per run
     group_noun: str = "group"                       # "video", "stream": from the first run's manifest
+    note: str | None = None                         # what was left out (only when runs differ)
+    left_out: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def reduction(self, i: int) -> float | None:
         """Reduction of user corrections of run i relative to run 0, in percent."""
@@ -29,10 +32,21 @@ class Comparison:
         return 100.0 * (base - self.totals[i]["user_corrections"]) / base
 
 
-def compare_runs(paths: list[Path]) -> Comparison:
+def compare_runs(paths: list[Path], allow_incomplete: bool = False) -> Comparison:
+    """Runs side by side on the episodes finished in every one of them (litcore.coverage).
+
+    Runs that are unfinished, failed or cover different episodes raise
+    IncompleteRunsError unless `allow_incomplete`; then the table is computed
+    on the common episodes and its header lists what was left out.
+    """
     if len(paths) < 2:
         raise ValueError("compare needs at least two run directories")
-    summaries = [load_summary(p) for p in paths]
+    names = _names(paths)
+    loaded = [load_summary(p) for p in paths]
+    cov = coverage([load_run_episodes(p, s, n) for p, s, n in zip(paths, loaded, names)])
+    require_comparable(cov, allow_incomplete)
+    keep = set(cov.common)
+    summaries = [restrict(s["episodes"], keep) for s in loaded]
     groups = sorted({g for s in summaries for g in s["groups"]})
     per_group = {g: [s["groups"].get(g, {}).get("user_corrections") for s in summaries] for g in groups}
     totals = []
@@ -40,7 +54,16 @@ def compare_runs(paths: list[Path]) -> Comparison:
         t = s["totals"]
         totals.append({k: t.get(k) for k in ("user_corrections", "clicks", "mask_corrections", "auto_corrections",
                                              "update_seconds_mean", "J", "groups", "user_corrections_per_group")})
-    return Comparison([p.name for p in paths], groups, per_group, totals, _group_noun(paths[0]))
+    return Comparison(names, groups, per_group, totals, _group_noun(paths[0]),
+                      note=None if cov.honest else cov.header(), left_out=cov.left_out)
+
+
+def _names(paths: list[Path]) -> list[str]:
+    """Folder names, or longer path tails where two runs share a folder name (a/baseline, b/baseline)."""
+    names = [p.name for p in paths]
+    if len(set(names)) == len(names):
+        return names
+    return [str(Path(*Path(p).resolve().parts[-2:])) for p in paths]
 
 
 def _group_noun(run_dir: Path) -> str:
@@ -69,7 +92,8 @@ def format_table(c: Comparison) -> str:
     widths = [max(len(str(r[i])) for r in [head] + rows) for i in range(len(head))]
     line = lambda r: "| " + " | ".join(str(x).ljust(w) for x, w in zip(r, widths)) + " |"  # noqa: E731
     sep = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
-    return "\n".join([line(head), sep] + [line(r) for r in rows])
+    table = "\n".join([line(head), sep] + [line(r) for r in rows])
+    return f"> {c.note}\n\n{table}" if c.note else table
 
 
 def write_csv(c: Comparison, path: str | Path) -> None:

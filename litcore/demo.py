@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from litcore.compare import Comparison, compare_runs, format_table
-from litcore.experiment import Experiment, ExperimentSpec, run_to_dir
+from litcore.experiment import Experiment, ExperimentSpec
 from litcore.loop import EpisodeRecord, StepRecord
 from litcore.results import load_summary
 
@@ -19,17 +19,22 @@ from litcore.results import load_summary
 def run_side_by_side(base: ExperimentSpec, methods: list[str], out_dir: str | Path, *, quiet: bool = False,
                      on_record: Callable[[str, StepRecord | EpisodeRecord], None] | None = None,
                      registry=None, jobs: int = 1) -> Comparison:
-    """Run `base` once per method into out_dir/<method>; return their comparison.
+    """Run `base` once per method into out_dir/<method> (replacing earlier demo runs); return their comparison.
 
-    `jobs` worker processes share each method's groups (same records as one process).
+    All methods' groups go to one executor as one pool of work: the one chosen
+    on the command line (`--executor`), else `jobs` worker processes (same
+    records as one process).
     """
     from litcore.cli.progress import Progress
+    from litcore.dispatch import RunRequest, execute
+    from litcore.executors import current_executor, make_executor
     from litcore.plugins import build_registry
 
     registry = registry or build_registry()
     out = Path(out_dir)
+    requests = []
     for method in methods:
-        exp = Experiment(replace(base, method=method), registry)
+        spec = replace(base, method=method)
         progress = Progress(disable=quiet, desc=method)
 
         def consume(rec, _m=method, _p=progress):
@@ -37,10 +42,16 @@ def run_side_by_side(base: ExperimentSpec, methods: list[str], out_dir: str | Pa
             if on_record is not None:
                 on_record(_m, rec)
 
-        try:
-            run_to_dir(exp, out / method, on_record=consume, jobs=jobs)
-        finally:
-            progress.close()
+        requests.append(RunRequest(out / method, spec, lambda _s=spec: Experiment(_s, registry), on_record=consume,
+                                   on_close=progress.close, existing="overwrite", label=method))
+    executor = current_executor()
+    own = executor is None
+    executor = executor or make_executor(jobs=jobs, registry=registry)
+    try:
+        execute(requests, executor)
+    finally:
+        if own:
+            executor.close()
     return compare_runs([out / m for m in methods])
 
 

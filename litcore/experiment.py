@@ -16,7 +16,7 @@ from litcore.loop import EpisodeRecord, LiveTrainer, StepRecord
 from litcore.options import check_oracle, check_options
 from litcore.plugins import build_registry
 from litcore.registry import Registry
-from litcore.results import RunWriter
+from litcore.dispatch import WorkerError  # noqa: F401  (re-exported: raised by run_to_dir)
 
 class IncompatibleComponentsError(ValueError):
     """A dataset, model and oracle that belong to different tasks."""
@@ -103,62 +103,36 @@ class Experiment:
 
 def run_to_dir(exp: Experiment, out_dir: str | Path, *, keep_going: bool = False,
                on_record: Callable[[StepRecord | EpisodeRecord], None] | None = None,
-               consumers: Sequence[Any] = (), jobs: int = 1) -> dict[str, Any]:
+               consumers: Sequence[Any] = (), jobs: int = 1, executor: Any = None,
+               existing: str = "refuse") -> dict[str, Any]:
     """Run every episode, writing results as each finishes; return the summary.
 
     With `keep_going`, an episode that raises (a broken file in one video) is
     recorded in the manifest and the run continues; otherwise the error
     propagates after the finished episodes are safely on disk. `consumers`
     (mask writers, J&F) get every record through `write(rec)` and `close()`
-    at the end, even after an error. `jobs > 1` runs groups in that many
-    worker processes (litcore.parallel): the same records, delivered a whole
-    group at a time.
+    at the end, even after an error. `executor` (litcore.executors) says where
+    the groups run; without one, `jobs > 1` means that many worker processes.
+    `existing` says what to do with a non-empty `out_dir`: refuse, resume or
+    overwrite (litcore.rundir).
     """
-    from litcore.parallel import describe_error, run_group
+    from litcore.dispatch import RunRequest, execute
+    from litcore.executors import make_executor
     from litcore.results import load_summary
 
-    writer = RunWriter(out_dir, exp.manifest())
-    groups = list(exp.spec.groups or exp.dataset.groups())
-
-    def emit(rec: StepRecord | EpisodeRecord) -> None:
-        writer.write(rec)
-        for consumer in consumers:
-            consumer.write(rec)
-        if on_record is not None:
-            on_record(rec)
-
+    own = executor is None
+    executor = executor or make_executor(jobs=jobs, threads=_threads())
+    req = RunRequest(Path(out_dir), exp.spec, lambda: exp, lambda _exp: consumers, on_record=on_record,
+                     keep_going=keep_going, existing=existing)
     try:
-        if jobs > 1 and len(groups) > 1:
-            _run_parallel(exp, groups, jobs, writer, emit, keep_going)
-        else:
-            for group in groups:
-                # one group (video) at a time, so a broken video cannot stop the others with --keep-going
-                failure = run_group(exp, group, emit)
-                if failure is not None:
-                    writer.record_error(failure.failed_at, describe_error(failure.error))
-                    if not keep_going:
-                        raise failure.error
+        execute([req], executor)
     finally:
-        for consumer in consumers:
-            consumer.close()
+        if own:
+            executor.close()
     return load_summary(out_dir)
 
 
-class WorkerError(LitcoreError):
-    """An episode failed in a worker process; the message names the episode and the original error."""
-
-
-def _run_parallel(exp: Experiment, groups: list[str], jobs: int, writer: RunWriter, emit, keep_going: bool) -> None:
+def _threads() -> int:
     import torch
 
-    from litcore.parallel import parallel_groups
-
-    first_error = None
-    for result in parallel_groups(exp.spec, groups, jobs, torch.get_num_threads(), stop_on_error=not keep_going):
-        for rec in result.records:
-            emit(rec)
-        if result.error is not None:
-            writer.record_error(result.failed_at, result.error)
-            first_error = first_error or f"{result.failed_at}: {result.error}"
-    if first_error is not None and not keep_going:
-        raise WorkerError(first_error)
+    return torch.get_num_threads()

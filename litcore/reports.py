@@ -31,6 +31,8 @@ class RunResult:
     time: dict[str, Any]
     parameters: int | None
     steps: list[dict[str, Any]] = field(repr=False, default_factory=list)
+    status: str = "unknown"                 # the run's manifest status (complete, failed, ...)
+    errors: list[dict[str, Any]] = field(default_factory=list)
 
     def per_video(self, key: str) -> float | None:
         n = self.totals.get("groups") or 0
@@ -62,8 +64,46 @@ def load_bench(out: str | Path) -> tuple[dict[str, Any], list[RunResult]]:
         results.append(RunResult(r["model"], r["dataset"], r["method"], r["budget"], d, summary["totals"],
                                  summary["groups"], summary["episodes"],
                                  json.loads(jf_path.read_text()) if jf_path.is_file() else None,
-                                 annotation_time(steps, costs), adapter.get("parameters"), steps))
+                                 annotation_time(steps, costs), adapter.get("parameters"), steps,
+                                 status=str(manifest.get("status", "unknown")), errors=manifest.get("errors", [])))
+    not_run = [r["dir"] for r in index["runs"] if not (out / r["dir"] / "summary.json").is_file()]
+    index["notes"] = restrict_to_common(results, costs) + [f"not run yet: {d}" for d in not_run]
     return index, results
+
+
+def _label(r: RunResult) -> str:
+    return f"{r.model}/{r.method}" + (f"@{r.budget}" if r.budget is not None else "")
+
+
+def restrict_to_common(results: list[RunResult], costs: CostModel) -> list[str]:
+    """Cut every run of a dataset down to the episodes finished in all of them; notes on what was left out.
+
+    The tables then compare like with like (litcore.coverage); each note is
+    one line for the report's header, and every failure gets its own line.
+    """
+    from litcore.coverage import RunEpisodes, coverage, restrict
+
+    notes = []
+    for dataset in dict.fromkeys(r.dataset for r in results):
+        runs = [r for r in results if r.dataset == dataset]
+        cov = coverage([RunEpisodes(_label(r), r.status, r.episodes, r.errors) for r in runs])
+        for r in runs:
+            for e in r.errors:
+                notes.append(f"failed in {dataset}/{_label(r)}: {e['episode_id']}: {' '.join(str(e['error']).split())}")
+        if cov.honest:
+            continue
+        notes.insert(0, f"{dataset}: {cov.header()}")
+        keep = set(cov.common)
+        for r in runs:
+            s = restrict(r.episodes, keep)
+            r.totals, r.groups, r.episodes = s["totals"], s["groups"], s["episodes"]
+            r.steps = [st for st in r.steps if st.get("episode_id") in keep]
+            r.time = annotation_time(r.steps, costs)
+            if r.jf is not None:
+                from litcore.vos.jf import aggregate  # J&F exists only for VOS runs
+
+                r.jf = aggregate([o for o in r.jf.get("objects", []) if o.get("episode_id") in keep])
+    return notes
 
 
 def _reduction(base: float | None, new: float | None) -> float | None:
@@ -181,13 +221,19 @@ TITLES = {"main": "Corrections per video (main table)", "time": "Annotation time
           "budget": "Accuracy under a correction budget", "per_video": "Per video"}
 
 
-def write_report(out: str | Path, tables: dict[str, tuple[list[str], list[list[Any]]]], plots: list[Path]) -> Path:
-    """`OUT/report.md`: every table and plot in one page."""
+def write_report(out: str | Path, tables: dict[str, tuple[list[str], list[list[Any]]]], plots: list[Path],
+                 notes: list[str] | None = None) -> Path:
+    """`OUT/report.md`: every table and plot in one page; first what the tables leave out and why."""
     out = Path(out)
     parts = ["# Benchmark report", ""]
+    if notes:
+        parts += ["## Failures and incomplete runs", "",
+                  "The tables compare only episodes finished in every run of a dataset.", ""]
+        parts += [f"- {n}" for n in notes] + [""]
+    caveat = [f"> {n}" for n in notes or [] if not n.startswith("failed in ")]
     for name, (header, rows) in tables.items():
-        parts += [f"## {TITLES.get(name, name)}", "", to_markdown(header, rows) if rows else "_no runs for this table_",
-                  ""]
+        parts += [f"## {TITLES.get(name, name)}", ""] + (caveat + [""] if caveat and rows else []) + [
+            to_markdown(header, rows) if rows else "_no runs for this table_", ""]
     if plots:
         parts += ["## Plots", ""] + [f"![{p.stem}]({p.relative_to(out).as_posix()})" for p in plots] + [""]
     path = out / "report.md"

@@ -2,15 +2,19 @@
 
 Layout of a run directory::
 
-    manifest.json   config, versions, seed, plugins (written first)
-    steps.jsonl     one JSON object per item (appended after each episode)
-    episodes.csv    one row per episode (appended after each episode)
-    summary.json    per-episode metrics, per-group sums and totals (rewritten after each episode)
+    manifest.json   config, versions, seed, plugins, "status" (written first, updated at the end)
+    steps.jsonl     one JSON object per item (appended after each episode, one write() per episode)
+    episodes.csv    one row per episode (appended after each episode, one write())
+    summary.json    per-episode metrics, per-group sums and totals (rewritten atomically after each
+                    episode: the commit point; an episode is finished iff it is listed here)
+
+Resuming and clearing an existing directory: `litcore.rundir`.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 import platform
@@ -21,6 +25,7 @@ from typing import Any, Iterable
 
 from litcore.diagnostics import learning_warning
 from litcore.loop import EpisodeRecord, StepRecord
+from litcore.rundir import Resume, append_atomic, read_jsonl
 
 CSV_FIELDS = ["episode_id", "group", "checked", "user_corrections", "clicks", "point_corrections",
               "mask_corrections", "auto_corrections", "updates", "update_seconds_mean", "J", "seconds"]
@@ -52,16 +57,18 @@ def _clean(value: Any) -> Any:
 class RunWriter:
     """Consumes loop records and keeps the run directory up to date."""
 
-    def __init__(self, out_dir: str | Path, manifest: dict[str, Any]) -> None:
+    def __init__(self, out_dir: str | Path, manifest: dict[str, Any], resume: Resume | None = None) -> None:
         self.dir = Path(out_dir)
         self.dir.mkdir(parents=True, exist_ok=True)
         self._pending: list[dict[str, Any]] = []
-        self.episodes: list[dict[str, Any]] = []
-        for name in ("steps.jsonl", "episodes.csv"):
-            (self.dir / name).unlink(missing_ok=True)
-        with open(self.dir / "episodes.csv", "w", newline="") as f:
-            csv.writer(f).writerow(CSV_FIELDS)
-        self.manifest = {**manifest, "versions": versions()}
+        self.episodes: list[dict[str, Any]] = list(resume.episodes) if resume else []
+        keep = {ep["episode_id"] for ep in self.episodes}
+        steps = [s for s in read_jsonl(self.dir / "steps.jsonl") if s.get("episode_id") in keep] if resume else []
+        self._replace("steps.jsonl", "".join(json.dumps(s) + "\n" for s in steps))  # drops a cut-off episode
+        self._replace("episodes.csv", _csv_line(CSV_FIELDS) + "".join(_csv_row(ep) for ep in self.episodes))
+        self.manifest = {**manifest, "versions": versions(), "status": "running"}
+        if resume:
+            self.manifest["attempts"] = int(resume.manifest.get("attempts", 1)) + 1
         self._write_json("manifest.json", self.manifest)
         self._write_summary()
 
@@ -69,15 +76,35 @@ class RunWriter:
         if isinstance(rec, StepRecord):
             self._pending.append(_clean(rec.to_json()))
             return
-        with open(self.dir / "steps.jsonl", "a") as f:
-            for row in self._pending:
-                f.write(json.dumps(row) + "\n")
+        append_atomic(self.dir / "steps.jsonl", "".join(json.dumps(row) + "\n" for row in self._pending))
         self._pending.clear()
         row = _clean({"episode_id": rec.episode_id, "group": rec.group, **rec.metrics, "seconds": rec.seconds})
         self.episodes.append(row)  # NaN (no checked item) is null in JSON and an empty CSV cell
-        with open(self.dir / "episodes.csv", "a", newline="") as f:
-            csv.writer(f).writerow([_fmt(row.get(k)) for k in CSV_FIELDS])
-        self._write_summary()
+        self._write_summary()      # the commit point: from here on the episode counts as finished
+        append_atomic(self.dir / "episodes.csv", _csv_row(row))
+
+    def finish(self, status: str, order: dict[str, tuple[int, int]] | None = None) -> None:
+        """Mark the run complete/failed/stopped; with `order`, rewrite the records in dataset order.
+
+        A resumed run appends its reruns after the episodes kept from the
+        earlier attempt; sorting by (group, episode) position makes its files
+        those of an uninterrupted run.
+        """
+        if order:
+            rank = {e: order.get(e, (len(order), i)) for i, e in enumerate(ep["episode_id"] for ep in self.episodes)}
+            self.episodes.sort(key=lambda ep: rank[ep["episode_id"]])
+            steps = read_jsonl(self.dir / "steps.jsonl")
+            steps.sort(key=lambda st: rank.get(st["episode_id"], (len(order), 0)))  # stable: item order kept
+            self._replace("steps.jsonl", "".join(json.dumps(st) + "\n" for st in steps))
+            self._replace("episodes.csv", _csv_line(CSV_FIELDS) + "".join(_csv_row(ep) for ep in self.episodes))
+            self._write_summary()
+        self.manifest["status"] = status
+        self._write_json("manifest.json", self.manifest)
+
+    def _replace(self, name: str, text: str) -> None:
+        tmp = self.dir / (name + ".tmp")
+        tmp.write_text(text)
+        tmp.replace(self.dir / name)
 
     def record_error(self, episode_id: str, message: str) -> None:
         """Note an episode that failed (kept going with --keep-going)."""
@@ -92,6 +119,16 @@ class RunWriter:
         tmp = self.dir / (name + ".tmp")
         tmp.write_text(json.dumps(_clean(obj), indent=2, default=str))
         tmp.replace(self.dir / name)
+
+
+def _csv_line(values: list[Any]) -> str:
+    buf = io.StringIO()
+    csv.writer(buf).writerow(values)
+    return buf.getvalue()
+
+
+def _csv_row(row: dict[str, Any]) -> str:
+    return _csv_line([_fmt(row.get(k)) for k in CSV_FIELDS])
 
 
 def _fmt(v: Any) -> Any:

@@ -11,6 +11,7 @@ import argparse
 from pathlib import Path
 
 from litcore.cli.commands import MODEL_OPT_HELP, _set_threads, parse_options
+from litcore.cli.execution import add_executor_arguments, add_existing_arguments, executor_from_args, report_failures
 
 
 def _csv(value: str | None) -> list[str] | None:
@@ -44,12 +45,12 @@ def add_bench_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--save-masks", metavar="FORMATS", help="keep masks of every run (npz,palette,per-object,coco)")
     p.add_argument("--no-jf", action="store_true", help="skip J&F (boundary F costs a little per frame)")
     p.add_argument("--out", help="bench folder (default: the TOML's `out`)")
-    p.add_argument("--resume", action="store_true", help="skip runs already finished with the same spec")
+    add_existing_arguments(p, "each cell's folder")
     p.add_argument("--report-only", action="store_true", help="only rebuild tables and plots from --out")
     p.add_argument("--keep-going", action="store_true", help="record failing episodes and continue")
     p.add_argument("--quiet", action="store_true")
     p.add_argument("--threads", type=int, help="torch intra-op threads")
-    p.add_argument("--jobs", type=int, default=1, help="worker processes sharing each run's videos")
+    add_executor_arguments(p, "workers (processes or Ray actors) sharing every cell's videos as one pool")
     p.set_defaults(func=cmd_bench)
 
 
@@ -104,7 +105,7 @@ def report(out: str | Path) -> tuple[list[Path], list[Path]]:
     tables = build_tables(index, results)
     written = write_tables(out, tables)
     plots = make_plots(out, index, results)
-    written.append(write_report(out, tables, plots))
+    written.append(write_report(out, tables, plots, index.get("notes")))
     return written, plots
 
 
@@ -117,9 +118,16 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from litcore.checks import check_out_dir
 
     check_out_dir(out)
+    failures = []
     if not args.report_only:
         _set_threads(args.threads)
-        run_bench(config_from_args(args), out, resume=args.resume, quiet=args.quiet, jobs=args.jobs)
+        cfg = config_from_args(args)
+        executor = executor_from_args(args)
+        try:
+            failures = run_bench(cfg, out, resume=args.resume, overwrite=args.overwrite, quiet=args.quiet,
+                                 executor=executor)
+        finally:
+            executor.close()
     written, plots = report(out)
     print(f"bench in {out}: {len(written)} table files, {len(plots)} plots; see {Path(out) / 'report.md'}")
-    return 0
+    return report_failures(failures)

@@ -9,8 +9,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from litcore.cli.execution import (add_executor_arguments, add_existing_arguments, executor_from_args,
+                                   existing_mode, report_failures)
 from litcore.checks import check_out_dir
 from litcore.errors import LitcoreError
+from litcore.executors import using
 from litcore.experiment import Experiment, ExperimentSpec, IncompatibleComponentsError, run_to_dir
 from litcore.plugins import PluginLoadError, build_registry, get_plugin_manager, plugin_infos
 from litcore.registry import PLURAL, RegistrationError, UnknownComponentError
@@ -59,8 +62,8 @@ def add_core_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--quiet", action="store_true")
     p.add_argument("--threads", type=int, default=1,
                    help="torch intra-op threads (1 is fastest for the tiny CPU models; see docs/performance.md)")
-    p.add_argument("--jobs", type=int, default=None,
-                   help="worker processes, each running whole videos/streams (default: the number of CPU cores)")
+    add_executor_arguments(p, "workers, each running whole videos/streams (default: the number of CPU cores)",
+                           jobs_default=None)
     p.add_argument("--model-opt", action="append", metavar="KEY=VALUE", default=[],
                    help="model option for both runs (e.g. object_score_loss=1)")
     p.add_argument("--policy-opt", action="append", metavar="KEY=VALUE", default=[],
@@ -72,6 +75,8 @@ def add_core_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("compare", help="compare two or more runs: corrections per group, totals, reduction")
     p.add_argument("runs", nargs="+", help="run directories; the first is the reference")
     p.add_argument("--csv", help="also write the per-group table to this CSV file")
+    p.add_argument("--allow-incomplete", action="store_true",
+                   help="compare runs that are unfinished, failed or cover different episodes (on the common ones)")
     p.set_defaults(func=cmd_compare)
 
     from litcore.cli.bench import add_bench_parser
@@ -102,11 +107,12 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--keep-going", action="store_true", help="record failing episodes and continue")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--threads", type=int, help="torch intra-op threads (default: torch's choice)")
-    p.add_argument("--jobs", type=int, default=1,
-                   help="worker processes, each running whole groups (videos); the records are identical")
+    add_executor_arguments(p, "workers (processes or Ray actors), each running whole groups (videos); "
+                              "the records are identical")
+    add_existing_arguments(p)
     p.add_argument("--save-masks", nargs="?", const="npz", metavar="FORMATS",
                    help="keep the predicted masks (VOS): comma-separated npz,palette,per-object,coco "
-                        "(default npz; `lit export` makes the others from it later)")
+                        "(npz, the durable copy that --resume and `lit export` read, is always kept)")
     p.add_argument("--jf", action="store_true", help="also compute J and F per object into jf.json/jf.csv (VOS)")
 
 
@@ -167,15 +173,17 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         consumers = run_consumers(exp.dataset, args.out, save_masks=args.save_masks, jf=args.jf)
     progress = Progress(disable=args.quiet)
+    executor = executor_from_args(args)
     try:
         summary = run_to_dir(exp, args.out, keep_going=args.keep_going, on_record=progress.update,
-                             consumers=consumers, jobs=args.jobs)
+                             consumers=consumers, executor=executor, existing=existing_mode(args))
     finally:
         progress.close()
+        executor.close()
     print(run_line(summary, exp.manifest(), args.out))
     if summary.get("learning_warning"):
         print(f"warning: {summary['learning_warning']}")
-    return 0
+    return report_failures(json.loads((Path(args.out) / "manifest.json").read_text()).get("errors", []))
 
 
 def run_line(summary: dict[str, Any], manifest: dict[str, Any], out: Any) -> str:
@@ -208,14 +216,19 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if args.tau is not None:
         extra["oracle_options"] = {"tau": args.tau}
     jobs = args.jobs if args.jobs is not None else (os.cpu_count() or 1)
-    runner(args.out, seed=args.seed, quiet=args.quiet, jobs=max(1, jobs), **extra)
+    args.jobs = max(1, jobs)
+    with using(executor_from_args(args)) as executor:
+        try:
+            runner(args.out, seed=args.seed, quiet=args.quiet, jobs=args.jobs, **extra)
+        finally:
+            executor.close()
     return 0
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
     from litcore.compare import compare_runs, format_table, write_csv
 
-    table = compare_runs([Path(r) for r in args.runs])
+    table = compare_runs([Path(r) for r in args.runs], allow_incomplete=args.allow_incomplete)
     print(format_table(table))
     if args.csv:
         write_csv(table, args.csv)

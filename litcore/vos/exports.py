@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import shutil
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -179,13 +180,17 @@ class MaskWriter:
     """Loop consumer: `.npz` and per-object PNGs per finished episode, palette PNGs per finished video.
 
     The `.npz` files are the durable copy (a crash keeps every finished
-    episode); the COCO file, one JSON for the whole run, is written at `close()`.
+    episode), so they are always written; the COCO file, one JSON for the
+    whole run, is written at `close()`. A resumed run rebuilds the other
+    formats from every `.npz` at `close()`, so videos finished partly before
+    the interruption are complete.
     """
 
     def __init__(self, out_dir: str | Path, formats: Iterable[str] = ("npz",),
-                 video_of: Callable[[str], Any] | None = None) -> None:
+                 video_of: Callable[[str], Any] | None = None, durable: bool = True) -> None:
         self.dir = Path(out_dir)
-        self.formats = check_formats(formats)
+        self.formats = check_formats(("npz",) * durable + tuple(formats))
+        self.resumed = False
         self.video_of = video_of
         self._episode: EpisodeMasks | None = None
         self._done: list[EpisodeMasks] = []   # finished objects of the current video
@@ -229,11 +234,25 @@ class MaskWriter:
             self.coco.add_video(self._done)
         self._done = []
 
+    def resume(self, finished: Iterable[str]) -> None:
+        """Continue a run: drop `.npz` files of episodes the interrupted attempt did not finish."""
+        self.resumed = True
+        keep = set(finished)
+        for path in (self.dir / NPZ_DIR).glob("*/*.npz"):
+            if f"{path.parent.name}/{path.stem}" not in keep:
+                path.unlink()
+
     def close(self) -> None:
         """Flush the last video; the COCO file is written once, here (rewriting it per video is quadratic)."""
         self._episode = None
         if self._done:
             self.finish_video()
+        derived = [f for f in self.formats if f != "npz"]
+        if self.resumed and derived and (self.dir / NPZ_DIR).is_dir():
+            for folder in (PALETTE_DIR, PER_OBJECT_DIR):
+                shutil.rmtree(self.dir / folder, ignore_errors=True)
+            export_run(self.dir, derived)
+            return
         if "coco" in self.formats:
             self.dir.mkdir(parents=True, exist_ok=True)
             self.coco.save(self.dir / COCO_FILE)
@@ -263,7 +282,7 @@ def export_run(run_dir: str | Path, formats: Iterable[str], out: str | Path | No
     files = sorted(src.glob("*/*.npz")) if src.is_dir() else []
     if not files:
         raise DataError(f"{src}: no saved masks (run `lit run ... --save-masks` to keep them)")
-    writer = MaskWriter(out or run_dir, [f for f in check_formats(formats) if f != "npz"])
+    writer = MaskWriter(out or run_dir, [f for f in check_formats(formats) if f != "npz"], durable=False)
     videos: dict[str, list[EpisodeMasks]] = {}
     for path in files:
         ep = EpisodeMasks.load(path)

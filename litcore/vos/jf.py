@@ -236,6 +236,17 @@ class JFWriter:
             self.objects.append(row)
         self._flush(merged)
 
+    def resumable(self, finished: Any) -> set[str]:
+        """Finished episodes already scored: a video is scored when it ends, so a cut-off one is rerun whole."""
+        old = load_jf(self.dir) or {}
+        return {o.get("episode_id") for o in old.get("objects", [])} & set(finished)
+
+    def resume(self, finished: Any) -> None:
+        """Continue a run: keep the scores of episodes the interrupted attempt finished."""
+        old = load_jf(self.dir) or {}
+        self.objects = [o for o in old.get("objects", []) if o.get("episode_id") in finished]
+        self._flush()
+
     def close(self) -> None:
         self._episode = None
         self.finish_video()

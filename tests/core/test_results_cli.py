@@ -123,6 +123,7 @@ def _write_run(run_dir, episodes):
     for ep in episodes:
         w.write(StepRecord(ep.episode_id, ep.group, 0, "f0", True, "ok", score=1.0, final_score=1.0))
         w.write(ep)
+    w.finish("complete")
     return w
 
 
@@ -194,13 +195,19 @@ def test_compare_prints_groups_totals_and_reduction(tmp_path, capsys, with_fake)
                                                    for g in base_users}
 
 
-def test_compare_marks_groups_missing_from_a_run(tmp_path, capsys, with_fake):
+def test_compare_refuses_runs_over_different_episodes_unless_allowed(tmp_path, capsys, with_fake):
     _write_run(tmp_path / "r1", [_episode("x/1", "x", 2), _episode("y/1", "y", 1)])
     _write_run(tmp_path / "r2", [_episode("x/1", "x", 0)])
-    assert main(["compare", str(tmp_path / "r1"), str(tmp_path / "r2")]) == 0
-    rows = _table(capsys.readouterr().out)
-    assert rows["y"] == ["1", "-"] and rows["x"] == ["2", "0"]
-    assert rows["reduction vs first"][1] == f"{100 * (3 - 0) / 3:.1f}%"
+    assert main(["compare", str(tmp_path / "r1"), str(tmp_path / "r2")]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and "y/1 (r2: missing)" in captured.err and "--allow-incomplete" in captured.err
+    assert main(["compare", str(tmp_path / "r1"), str(tmp_path / "r2"), "--allow-incomplete"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("> compared on 1 of 2 episodes finished in every run; left out: y/1 (r2: missing)")
+    rows = _table(out)
+    assert "y" not in rows and rows["x"] == ["2", "0"]  # y/1 is not counted in r1's total either
+    assert rows["**total corrections**"] == ["2", "0"]
+    assert rows["reduction vs first"][1] == "100.0%"
 
 
 def test_compare_errors_are_user_errors(tmp_path, capsys, with_fake):

@@ -57,8 +57,9 @@ def test_a_broken_video_in_a_worker_names_the_file_and_keeps_the_others(tmp_path
     done = {s["group"] for s in _steps(tmp_path / "stop")}
     assert "abc" in done and "broken" not in done  # what finished before the error is on disk
 
-    assert main(args + ["--out", str(tmp_path / "go"), "--keep-going"]) == 0
-    capsys.readouterr()
+    assert main(args + ["--out", str(tmp_path / "go"), "--keep-going"]) == 1  # finished, but not all of it
+    failed = [line for line in capsys.readouterr().err.splitlines() if line.startswith("lit: failed: ")]
+    assert len(failed) == 1 and failed[0].startswith("lit: failed: broken/*: ") and "00001" in failed[0]
     assert {s["group"] for s in _steps(tmp_path / "go")} == {"abc", "good"}
     errors = json.loads((tmp_path / "go" / "manifest.json").read_text())["errors"]
     assert len(errors) == 1 and errors[0]["episode_id"].startswith("broken") and "00001" in errors[0]["error"]
