@@ -20,3 +20,13 @@ for dir in plugins/*/; do
   if [ -f "$dir/pyproject.toml" ]; then plugins+=(-e "$dir"); fi
 done
 pip install -q -e . "${plugins[@]}" "pytest>=8" "hypothesis>=6.100"
+
+# Browser test (tests/serve/test_browser*.py): Debian's chromium driven by
+# Playwright for Python. Never `playwright install`: it downloads its own browser.
+if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null 2>&1; then
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -q && $SUDO apt-get install -y -q chromium
+fi
+if ! "$PY" -c "import playwright" >/dev/null 2>&1; then
+  pip install -q "playwright>=1.45"
+fi
