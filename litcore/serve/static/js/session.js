@@ -1,0 +1,156 @@
+// One annotation session, task-neutral: navigation, flag / accept / reject,
+// actions and streamed propagation, exactly as the API names them.
+//
+// Only the frontier item is editable (the model works forward through the
+// items); items before it are done and can be viewed. The task views
+// (mask.js, labels.js) draw a Prediction and turn user input into Actions.
+
+import * as api from "./api.js";
+
+export class Session {
+  constructor(state, hooks) {
+    this.state = state;
+    this.hooks = hooks;            // {onState(state), onShow(index, prediction, image), onMode(mode), onStatus(text, error)}
+    this.mode = "idle";            // idle | revision | correcting | propagating
+    this.view = state.frontier ?? state.first;
+    this.images = new Map();       // index -> ImageBitmap (small LRU: frames repeat as the user scrubs)
+    this.kept = new Map();         // "object_index:index" -> Prediction, for overlaying finished objects
+    this._showToken = 0;
+    this._stream = null;
+  }
+
+  get base() { return `/api/sessions/${encodeURIComponent(this.state.id)}`; }
+  get frontier() { return this.state.frontier; }
+  get atFrontier() { return this.frontier !== null && this.view === this.frontier; }
+  get last() { return this.frontier ?? this.state.length - 1; }
+
+  setMode(mode) { this.mode = mode; this.hooks.onMode(mode); }
+  status(text, error = false) { this.hooks.onStatus(text, error); }
+
+  setState(state) {
+    const objectChanged = state.object_index !== this.state.object_index;
+    this.state = state;
+    this.hooks.onState(state, objectChanged);
+  }
+
+  async refresh() { this.setState(await api.get(this.base)); }
+
+  async image(index) {
+    if (this.images.has(index)) return this.images.get(index);
+    const img = await api.image(`${this.base}/items/${index}/image`);
+    this.images.set(index, img);
+    if (this.images.size > 96) {
+      const oldest = this.images.keys().next().value;
+      this.images.get(oldest).close?.();
+      this.images.delete(oldest);
+    }
+    return img;
+  }
+
+  remember(pred) {
+    if (pred && pred.state === "done") this.kept.set(`${this.state.object_index}:${pred.index}`, pred);
+  }
+
+  /** Show item `index` (clamped to the viewable range); `pred` skips the fetch when it is known. */
+  async show(index, pred = null) {
+    const i = Math.max(this.state.first, Math.min(this.last, index));
+    const token = ++this._showToken;
+    this.view = i;
+    const [img, p] = await Promise.all([this.image(i), pred ?? api.get(`${this.base}/items/${i}/prediction`)]);
+    if (token !== this._showToken) return;   // a newer show() won: draw only the latest
+    this.remember(p);
+    this.hooks.onShow(i, p, img);
+  }
+
+  async step(delta) { if (this.mode !== "propagating") await this.show(this.view + delta); }
+
+  requireFrontier() {
+    if (this.state.done) throw new Error("the session is finished: export the masks or close it");
+    if (this.mode === "propagating") throw new Error("propagation is running: stop it first (Space)");
+    if (!this.atFrontier) throw new Error(`frame ${this.view} is done; only the frontier (${this.frontier}, End) can be edited`);
+  }
+
+  async flag() {
+    this.requireFrontier();
+    const t0 = performance.now();
+    const { revision } = await api.post(`${this.base}/items/${this.view}/flag`);
+    if (!revision) {
+      this.setMode("correcting");
+      const why = this.state.lit ? "the adapter has not learnt anything yet" : "LIT is off";
+      this.status(`No revision (${why}): correct the frame with clicks or the brush, then Enter.`);
+      return null;
+    }
+    this.setMode("revision");
+    await this.show(this.view, revision);
+    this.status(`Adapter's revision shown in ${Math.round(performance.now() - t0)} ms: Enter accepts, Esc rejects.`);
+    return revision;
+  }
+
+  async reject() {
+    this.requireFrontier();
+    const pred = await api.post(`${this.base}/items/${this.view}/reject`);
+    this.setMode("correcting");
+    await this.show(this.view, pred);
+    this.status("Revision rejected: correct the frame with clicks or the brush, then Enter.");
+    return pred;
+  }
+
+  async act(action) {
+    this.requireFrontier();
+    const pred = await api.post(`${this.base}/items/${this.view}/action`, action);
+    this.setMode("correcting");
+    await this.show(this.view, pred);
+    return pred;
+  }
+
+  async accept() {
+    this.requireFrontier();
+    const index = this.view;
+    const state = await api.post(`${this.base}/items/${index}/accept`);
+    this.setMode("idle");
+    this.setState(state);
+    if (state.done) this.status("All objects are done: export the masks or finish the session.");
+    else this.status(`Frame ${index} accepted.`);
+    await this.show(this.frontier ?? index);
+    return state;
+  }
+
+  async setLit(enabled) { this.setState(await api.post(`${this.base}/lit`, { enabled })); }
+
+  /** Stream the model forward from the frontier; resolves with the end state. */
+  async propagate(until = null) {
+    this.requireFrontier();
+    this.setMode("propagating");
+    this.status("Propagating… Space stops at the frame shown.");
+    let end = null;
+    const q = until === null ? "" : `?until=${until}`;
+    this._stream = api.stream(`${this.base}/propagate${q}`, (type, data) => {
+      if (type === "item") { this.state.frontier = data.index; this.show(data.index, data).catch(() => {}); }
+      else if (type === "end") end = data;
+      else if (type === "error") this.status(data.detail ?? String(data), true);
+    });
+    try {
+      await this._stream.done;
+    } finally {
+      this._stream = null;
+      this.setMode("idle");
+      if (end) this.setState(end); else await this.refresh();
+    }
+    const reason = end?.reason ?? "cancelled";
+    this.status({ end: "Reached the last frame.", until: "Stopped where asked.", cancelled: "Stopped.",
+                  object: "Object finished; the next object starts." }[reason] ?? `Stopped (${reason}).`);
+    await this.show(this.frontier ?? this.state.length - 1);
+    return this.state;
+  }
+
+  async cancel() {
+    if (this.mode !== "propagating") return false;
+    const { cancelled } = await api.post(`${this.base}/cancel`);
+    return cancelled;
+  }
+
+  async close() {
+    this._stream?.abort();
+    return api.del(this.base);
+  }
+}

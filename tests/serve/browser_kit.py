@@ -1,0 +1,59 @@
+"""Shared by the headless-Chromium tests: launching Debian's chromium through Playwright.
+
+Playwright drives the system browser (`executable_path`); `playwright install`
+(which downloads its own build) is never used. The flags keep Chromium from
+reaching the network or the GPU on a CI box.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from contextlib import contextmanager
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--no-first-run", "--disable-quic", "--disable-sync"]
+STATIC = Path(__file__).resolve().parents[2] / "litcore" / "serve" / "static"
+
+
+def require_chromium() -> None:
+    """Skip (with the reason) only when the browser itself is missing; CI installs it."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is absent (apt-get install chromium; scripts/install.sh does it)")
+
+
+@contextmanager
+def browser() -> Iterator[object]:
+    require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+class _Quiet(SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:  # keep pytest's output clean
+        pass
+
+
+@contextmanager
+def static_server(root: Path = STATIC) -> Iterator[str]:
+    """The page's static files over HTTP (ES modules do not load from file://); yields the base URL."""
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(root)))
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
