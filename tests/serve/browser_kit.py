@@ -57,3 +57,43 @@ def static_server(root: Path = STATIC) -> Iterator[str]:
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def lit_serve(*argv: str) -> Iterator[tuple[str, object]]:
+    """`lit serve ARGV` on 127.0.0.1 and a free port, in a thread; yields (base URL, app).
+
+    The app is built by the command's own `build_app` from the real parser,
+    so the page is tested on what `lit serve` serves.
+    """
+    import time
+
+    import uvicorn
+
+    from litcore.cli import build_parser
+    from litcore.serve.cli import build_app
+
+    port = free_port()
+    args = build_parser().parse_args(["serve", "--host", "127.0.0.1", "--port", str(port), *argv])
+    app = build_app(args)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("lit serve did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}", app
+    finally:
+        server.should_exit = True
+        thread.join(30)

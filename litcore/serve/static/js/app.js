@@ -108,7 +108,7 @@ function onState(state, objectChanged) {
   $("c-last").textContent = state.update.last_seconds == null ? "–" : `${state.update.last_seconds.toFixed(2)} s`;
   renderUpdate(state);
   $("lit").checked = state.lit;
-  $("where").textContent = `${state.user} · ${state.group} · ${state.kind === "labels" ? "image" : "object"} ` +
+  $("where").textContent = `${state.user} · ${state.group} · ${state.kind === "labels" ? "stream" : "object"} ` +
     `${state.object} (${state.object_index + 1}/${state.objects.length})`;
   if (objectChanged || $("objects").childElementCount !== state.objects.length) renderObjects(state);
   else markObjects(state);
@@ -130,6 +130,7 @@ function renderUpdate(state) {
   const el = $("update"), u = state.update;
   let kind, text;
   if (!state.lit) { kind = "off"; text = "LIT off · no learning"; }
+  else if (u.error) { kind = "error"; text = `update failed: ${u.error}`; }
   else if (u.running || u.queued) {
     kind = "running";
     text = `training adapter…${u.queued ? ` (+${u.queued} queued)` : ""}`;
@@ -137,7 +138,7 @@ function renderUpdate(state) {
     kind = "ready";
     text = `adapter ready · ${u.updates} update${u.updates > 1 ? "s" : ""} · last ${u.last_seconds?.toFixed(2) ?? "?"} s`;
   } else { kind = "untrained"; text = "adapter untrained: learns from your first correction"; }
-  el.className = `badge ${kind === "running" ? "running" : kind === "off" ? "off" : "idle"}`;
+  el.className = `badge ${kind === "running" ? "running" : kind === "off" || kind === "error" ? "off" : "idle"}`;
   el.dataset.state = kind;
   el.textContent = text;
 }
@@ -182,7 +183,7 @@ function onMode(mode) {
 function renderBanner() {
   const b = $("banner"), s = session?.state;
   let text = "", cls = "info";
-  if (!s) { b.hidden = true; return; }
+  if (!s) return;
   const brushing = view instanceof MaskView && view.brushing;
   if (s.done) { text = "All objects are done: export the masks, then finish the session."; cls = "done"; }
   else if (session.mode === "revision") { text = "Adapter's revision: Enter accepts it · Esc rejects it and lets you correct"; cls = "warn"; }
@@ -190,9 +191,8 @@ function renderBanner() {
   else if (brushing) text = "Brush: drag paints, ⇧/right-drag erases · Enter applies the mask · Esc leaves the brush";
   else if (session.mode === "correcting") text = `Correcting ${s.kind === "labels" ? "image" : "frame"} ${session.view}: click to refine · Enter accepts`;
   else if (!session.atFrontier) text = `Viewing a done ${s.kind === "labels" ? "image" : "frame"}: End goes back to the frontier (${s.frontier})`;
-  b.hidden = !text;
-  b.textContent = text;
-  b.className = `banner ${cls === "warn" ? "" : cls}`;
+  b.textContent = text || "\u00a0";        // the banner keeps its height: the canvas never jumps under the mouse
+  b.className = `banner ${text ? (cls === "warn" ? "" : cls) : "empty"}`;
   document.querySelector(".stage-wrap").classList.toggle("revision", session.mode === "revision");
   document.querySelector(".stage-wrap").classList.toggle("brush", brushing);
 }

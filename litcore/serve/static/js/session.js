@@ -47,8 +47,9 @@ export class Session {
     return img;
   }
 
+  /** The latest prediction seen per object and item: a frontier's becomes the kept one unless corrected after. */
   remember(pred) {
-    if (pred && pred.state === "done") this.kept.set(`${this.state.object_index}:${pred.index}`, pred);
+    if (pred) this.kept.set(`${this.state.object_index}:${pred.index}`, pred);
   }
 
   /** Show item `index` (clamped to the viewable range); `pred` skips the fetch when it is known. */
@@ -76,12 +77,15 @@ export class Session {
     const { revision } = await api.post(`${this.base}/items/${this.view}/flag`);
     if (!revision) {
       this.setMode("correcting");
-      const why = this.state.lit ? "the adapter has not learnt anything yet" : "LIT is off";
+      const u = this.state.update;
+      const why = !this.state.lit ? "LIT is off"
+        : (u.running || u.queued) ? "the adapter is still learning from your last correction"
+        : "the adapter has not learnt from this object yet";
       this.status(`No revision (${why}): correct the frame with clicks or the brush, then Enter.`);
       return null;
     }
-    this.setMode("revision");
     await this.show(this.view, revision);
+    this.setMode("revision");
     this.status(`Adapter's revision shown in ${Math.round(performance.now() - t0)} ms: Enter accepts, Esc rejects.`);
     return revision;
   }
@@ -89,8 +93,8 @@ export class Session {
   async reject() {
     this.requireFrontier();
     const pred = await api.post(`${this.base}/items/${this.view}/reject`);
-    this.setMode("correcting");
     await this.show(this.view, pred);
+    this.setMode("correcting");
     this.status("Revision rejected: correct the frame with clicks or the brush, then Enter.");
     return pred;
   }
@@ -98,8 +102,8 @@ export class Session {
   async act(action) {
     this.requireFrontier();
     const pred = await api.post(`${this.base}/items/${this.view}/action`, action);
-    this.setMode("correcting");
     await this.show(this.view, pred);
+    this.setMode("correcting");
     return pred;
   }
 
@@ -133,13 +137,16 @@ export class Session {
       await this._stream.done;
     } finally {
       this._stream = null;
-      this.setMode("idle");
-      if (end) this.setState(end); else await this.refresh();
+      try {
+        if (end) this.setState(end.state ?? end); else await this.refresh();
+        const reason = end?.reason ?? "cancelled";
+        this.status({ end: "Reached the last frame.", until: "Stopped where asked.", cancelled: "Stopped.",
+                      object: "Object finished; the next object starts." }[reason] ?? `Stopped (${reason}).`);
+        await this.show(this.frontier ?? this.state.length - 1);
+      } finally {
+        this.setMode("idle");        // last: once idle, the page shows the final frontier
+      }
     }
-    const reason = end?.reason ?? "cancelled";
-    this.status({ end: "Reached the last frame.", until: "Stopped where asked.", cancelled: "Stopped.",
-                  object: "Object finished; the next object starts." }[reason] ?? `Stopped (${reason}).`);
-    await this.show(this.frontier ?? this.state.length - 1);
     return this.state;
   }
 

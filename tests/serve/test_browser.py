@@ -1,0 +1,220 @@
+"""End to end in headless Chromium: a person's session on `lit serve` through the page.
+
+The server is the real `lit serve` (embedded tiny SAM2, generated hard
+videos) in a thread on a free port; Playwright drives Debian's chromium. The
+test clicks on the canvas, accepts, waits for the background update,
+propagates and stops, flags a frame and accepts the adapter's revision,
+flags another, rejects and paints the mask with the brush, switches LIT off
+and on, then checks the counters against the server and every exported mask
+(COCO RLE, palette PNG, per-object PNG) against the kept predictions.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import urllib.request
+import warnings
+import zipfile
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from browser_kit import browser, lit_serve
+
+pytest.importorskip("fastapi")
+pytest.importorskip("uvicorn")
+pytestmark = pytest.mark.slow
+
+GROUP = "hard_0001"       # its first object: a centre click gives a real mask with the shipped tiny SAM2
+OBJ_RGB = (31, 119, 180)     # palette.js colour of object 1
+WAIT = 90_000                # ms: generous, the CI box is shared
+
+
+def api(base: str, path: str):
+    with urllib.request.urlopen(base + path) as r:
+        body = r.read()
+    return json.loads(body) if r.headers.get_content_type() == "application/json" else body
+
+
+def rle_mask(rle: dict) -> np.ndarray:
+    from pycocotools import mask as mask_utils
+
+    with warnings.catch_warnings():  # pycocotools 2.0.x trips NumPy 2's `copy=` deprecation inside decode
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return mask_utils.decode({"size": rle["size"], "counts": rle["counts"].encode()}).astype(bool)
+
+
+def canvas_pixels(page) -> np.ndarray:
+    data = page.evaluate("""() => { const c = document.getElementById('stage');
+        return [c.width, c.height, Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data)]; }""")
+    w, h, px = data
+    return np.array(px, dtype=np.int16).reshape(h, w, 4)[..., :3]
+
+
+def frontier(page) -> int:
+    return page.evaluate("() => Number(document.getElementById('slider').value)")
+
+
+def counters(page) -> dict:
+    return {k: int(page.text_content(f"#c-{k}")) for k in ("corrections", "clicks", "auto", "updates")}
+
+
+def wait_idle(page) -> None:
+    page.wait_for_function("() => document.body.dataset.busy === '0' && !document.querySelector('#accept').disabled",
+                           timeout=WAIT)
+
+
+@pytest.fixture(scope="module")
+def served():
+    with lit_serve("--dataset-opt", "start=1", "--dataset-opt", "videos=1", "--dataset-opt", "frames=30",
+                   "--seed", "0") as (base, app):
+        yield base, app
+
+
+def test_page_session_end_to_end(served, tmp_path):
+    base, app = served
+    video = app.state.gallery.dataset.video(GROUP)
+    errors: list[str] = []
+    with browser() as b:
+        ctx = b.new_context(viewport={"width": 1280, "height": 860}, accept_downloads=True)
+        page = ctx.new_page()
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(base + "/")
+        page.click(f".gallery .entry[data-group={GROUP}]")
+        page.wait_for_function("() => document.getElementById('frame-label').textContent.includes('frontier')",
+                               timeout=WAIT)
+        sid = page.evaluate("() => decodeURIComponent(location.hash.split('=')[1])")
+        state = api(base, f"/api/sessions/{sid}")
+        f0 = state["frontier"]
+        assert frontier(page) == f0 and state["object"] == "1"
+
+        # 1. a positive click at the centre of the true object on the frontier
+        gt = video.object_mask(f0, 1) == 1
+        ys, xs = np.nonzero(gt)
+        cy, cx = int(np.median(ys)), int(np.median(xs))
+        box = page.locator("#stage").bounding_box()
+        h, w = gt.shape
+        page.mouse.click(box["x"] + (cx + 0.5) * box["width"] / w, box["y"] + (cy + 0.5) * box["height"] / h)
+        page.wait_for_function("() => document.getElementById('status').textContent.startsWith('Positive click')",
+                               timeout=WAIT)
+        assert f"({cx}, {cy})" in page.text_content("#status")   # page → image pixel mapping is exact
+        pred = api(base, f"/api/sessions/{sid}/items/{f0}/prediction")
+        assert pred["source"] == "corrected"
+
+        # the canvas shows exactly the server's mask over the server's frame (away from the click marker)
+        img = np.asarray(Image.open(io.BytesIO(api(base, f"/api/sessions/{sid}/items/{f0}/image"))).convert("RGB"),
+                         dtype=np.int16)
+        mask = rle_mask(pred["mask"])
+        shown = canvas_pixels(page)
+        yy, xx = np.mgrid[:h, :w]
+        far = (yy - cy) ** 2 + (xx - cx) ** 2 > 8 ** 2
+        inner = mask & np.roll(mask, 1, 0) & np.roll(mask, -1, 0) & np.roll(mask, 1, 1) & np.roll(mask, -1, 1)
+        a = 105 / 255
+        blend = img * (1 - a) + np.array(OBJ_RGB) * a
+        assert (inner & far).sum() > 100
+        assert np.abs(shown[inner & far] - blend[inner & far]).max() <= 3
+        assert np.abs(shown[~mask & far] - img[~mask & far]).max() <= 1
+
+        # 2. Enter accepts: one user correction with one click; the update runs in the background
+        page.keyboard.press("Enter")
+        page.wait_for_function(f"() => Number(document.getElementById('slider').value) === {f0 + 1}", timeout=WAIT)
+        assert counters(page)["corrections"] == 1 and counters(page)["clicks"] == 1
+        page.wait_for_selector("#update[data-state=ready]", timeout=WAIT)
+        assert "1 update" in page.text_content("#update")
+
+        # 3. propagate forward (streamed), stop after a few frames
+        start = frontier(page)
+        page.keyboard.press(" ")
+        page.wait_for_function(f"() => Number(document.getElementById('slider').value) >= {start + 3}", timeout=WAIT)
+        page.keyboard.press(" ")
+        wait_idle(page)
+        state = api(base, f"/api/sessions/{sid}")
+        assert state["object"] == "1" and not state["busy"]
+        assert start + 3 <= state["frontier"] < len(video) - 1, "propagation did not stop when asked"
+        assert frontier(page) == state["frontier"]
+        assert page.text_content("#status") == "Stopped."
+
+        # 4. flag the frontier: the adapter's revision is shown first, Enter accepts it
+        f1 = state["frontier"]
+        page.keyboard.press("f")
+        page.wait_for_selector("body[data-mode=revision]", timeout=WAIT)
+        assert "Adapter's revision" in page.text_content("#banner")
+        assert "revision" in page.text_content("#frame-label")
+        assert api(base, f"/api/sessions/{sid}/items/{f1}/prediction")["source"] == "revision"
+        page.keyboard.press("Enter")
+        page.wait_for_function(f"() => Number(document.getElementById('slider').value) === {f1 + 1}", timeout=WAIT)
+        assert counters(page)["auto"] == 1
+
+        # 5. flag again, Esc rejects, the brush paints the mask, Enter applies it, Enter accepts the frame
+        f2 = f1 + 1
+        page.keyboard.press("f")
+        page.wait_for_selector("body[data-mode=revision]", timeout=WAIT)
+        page.keyboard.press("Escape")
+        page.wait_for_selector("body[data-mode=correcting]", timeout=WAIT)
+        assert api(base, f"/api/sessions/{sid}/items/{f2}/prediction")["source"] == "model"
+        page.keyboard.press("b")
+        page.wait_for_function("() => document.getElementById('banner').textContent.startsWith('Brush')")
+        assert page.locator("#stage").bounding_box() == box      # the canvas never moves under the mouse
+        x0, y0, x1 = 4, h - 10, w - 5       # a horizontal stroke near the bottom edge
+        page.mouse.move(box["x"] + (x0 + 0.5) * box["width"] / w, box["y"] + (y0 + 0.5) * box["height"] / h)
+        page.mouse.down()
+        page.mouse.move(box["x"] + (x1 + 0.5) * box["width"] / w, box["y"] + (y0 + 0.5) * box["height"] / h, steps=40)
+        page.mouse.up()
+        page.keyboard.press("Enter")
+        page.wait_for_function("() => document.getElementById('status').textContent.startsWith('Mask painted')",
+                               timeout=WAIT)
+        page.keyboard.press("Enter")
+        page.wait_for_function(f"() => Number(document.getElementById('slider').value) === {f2 + 1}", timeout=WAIT)
+        painted = rle_mask(api(base, f"/api/sessions/{sid}/items/{f2}/prediction")["mask"])
+        assert painted[y0, x0 + 2:x1 - 2].all(), "the brush stroke is not in the kept mask"
+
+        # 6. LIT off and on again with the switch's key
+        page.keyboard.press("l")
+        page.wait_for_selector("#update[data-state=off]", timeout=WAIT)
+        assert api(base, f"/api/sessions/{sid}")["lit"] is False
+        page.keyboard.press("l")
+        page.wait_for_function("() => document.getElementById('update').dataset.state !== 'off'", timeout=WAIT)
+        assert api(base, f"/api/sessions/{sid}")["lit"] is True
+
+        # 7. the counters are the server's
+        page.wait_for_selector("#update[data-state=ready]", timeout=WAIT)
+        page.wait_for_timeout(1200)          # one poll of the state
+        state = api(base, f"/api/sessions/{sid}")
+        c = counters(page)
+        assert c == {"corrections": state["counters"]["user_corrections"], "clicks": state["counters"]["clicks"],
+                     "auto": state["counters"]["auto_corrections"], "updates": state["update"]["updates"]}
+        assert c["corrections"] == 2 and c["clicks"] == 1 and c["auto"] == 1 and c["updates"] == 2
+        minutes, seconds = page.text_content("#c-time").split(":")
+        assert 0 < 60 * int(minutes) + int(seconds) <= state["counters"]["seconds"] + 2
+
+        # 8. exports: every format holds exactly the kept masks of the done frames
+        kept = {i: rle_mask(api(base, f"/api/sessions/{sid}/items/{i}/prediction")["mask"])
+                for i in range(state["first"], state["frontier"])}
+        files = {}
+        for fmt in ("coco", "palette", "per-object"):
+            with page.expect_download() as d:
+                page.click(f".export button[data-format={fmt}]")
+            files[fmt] = tmp_path / d.value.suggested_filename
+            d.value.save_as(files[fmt])
+        assert page.text_content("#status").startswith("Exported")
+
+        coco = json.loads(files["coco"].read_text())
+        names = video.frame_names
+        by_frame = {im["id"]: im["frame"] for im in coco["images"]}
+        got = {names.index(by_frame[a["image_id"]]): rle_mask(a["segmentation"]) for a in coco["annotations"]}
+        assert set(got) == {i for i, m in kept.items() if m.any()}
+        for i, m in got.items():
+            assert np.array_equal(m, kept[i]), f"COCO mask of frame {i} differs"
+
+        with zipfile.ZipFile(files["palette"]) as z:
+            for i, m in kept.items():
+                lab = np.asarray(Image.open(io.BytesIO(z.read(f"{GROUP}/{names[i]}.png"))))
+                assert np.array_equal(lab == 1, m), f"palette PNG of frame {i} differs"
+        with zipfile.ZipFile(files["per-object"]) as z:
+            for i, m in kept.items():
+                lab = np.asarray(Image.open(io.BytesIO(z.read(f"{GROUP}/001/{names[i]}.png"))))
+                assert np.array_equal(lab == 1, m), f"per-object PNG of frame {i} differs"
+        ctx.close()
+    assert not errors, errors
