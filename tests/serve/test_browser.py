@@ -218,3 +218,50 @@ def test_page_session_end_to_end(served, tmp_path):
                 assert np.array_equal(lab == 1, m), f"per-object PNG of frame {i} differs"
         ctx.close()
     assert not errors, errors
+
+
+def test_page_classification_picks_labels(tmp_path):
+    """The CLIP plugin on the same page: top-5 labels, number keys pick, LIT learns, F shows its revision."""
+    pytest.importorskip("open_clip")
+    with lit_serve("--model", "clip", "--dataset", "synth-cls", "--dataset-opt", "per_class=4", "--seed", "0") as (
+            base, app), browser() as b:
+        group = app.state.gallery.groups[0]
+        truth = [ref.label for ref in app.state.gallery.episodes(group)[0][0].payload.images]
+        page = b.new_page(viewport={"width": 1280, "height": 860})
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(base + "/")
+        page.click(f".gallery .entry[data-group='{group}']")
+        page.wait_for_selector("#cls-labels li button", timeout=WAIT)
+        assert page.is_hidden("#propagate") and page.is_hidden("#c-clicks") and page.is_visible("#cls")
+        sid = page.evaluate("() => decodeURIComponent(location.hash.split('=')[1])")
+        wrong = 0
+        for i in range(len(truth) - 1):
+            page.wait_for_function(f"() => Number(document.getElementById('slider').value) === {i}"
+                                   " && document.querySelector('#cls-labels li button')", timeout=WAIT)
+            if i == len(truth) - 2 and wrong:
+                # once corrected, the adapter's revision is offered first; Enter accepts it
+                page.wait_for_selector("#update[data-state=ready]", timeout=WAIT)
+                page.keyboard.press("f")
+                page.wait_for_selector("body[data-mode=revision]", timeout=WAIT)
+                assert api(base, f"/api/sessions/{sid}/items/{i}/prediction")["source"] == "revision"
+                page.keyboard.press("Enter")
+                continue
+            shown = [int(x) for x in page.eval_on_selector_all("#cls-labels li button", "bs => bs.map(b => b.dataset.label)")]
+            assert shown == [lab["label"] for lab in api(base, f"/api/sessions/{sid}/items/{i}/prediction")["labels"]]
+            wrong += shown[0] != truth[i]
+            if truth[i] in shown:
+                page.keyboard.press(str(shown.index(truth[i]) + 1))
+            else:
+                page.select_option("#cls-other", str(truth[i]))
+        page.wait_for_function(f"() => Number(document.getElementById('slider').value) === {len(truth) - 1}",
+                               timeout=WAIT)
+        records = api(base, f"/api/sessions/{sid}/records")["steps"]
+        outcomes = [r["outcome"] for r in records]
+        assert outcomes.count("user") == wrong and int(page.text_content("#c-corrections")) == wrong
+        picked = [r for r in records[:-1] if r["outcome"] in ("ok", "user")]
+        assert all(api(base, f"/api/sessions/{sid}/items/{r['index']}/prediction")["labels"][0]["label"]
+                   == truth[r["index"]] for r in picked), "a kept label is not the one picked"
+        assert wrong, "this seeded stream has a wrong top-1 to correct, so the revision step ran"
+        assert outcomes[-1] == "auto" and page.text_content("#c-auto") == "1"
+        assert not errors, errors

@@ -108,8 +108,8 @@ function onState(state, objectChanged) {
   $("c-last").textContent = state.update.last_seconds == null ? "–" : `${state.update.last_seconds.toFixed(2)} s`;
   renderUpdate(state);
   $("lit").checked = state.lit;
-  $("where").textContent = `${state.user} · ${state.group} · ${state.kind === "labels" ? "stream" : "object"} ` +
-    `${state.object} (${state.object_index + 1}/${state.objects.length})`;
+  $("where").textContent = state.kind === "labels" ? `${state.user} · stream ${state.group}`
+    : `${state.user} · ${state.group} · object ${state.object} (${state.object_index + 1}/${state.objects.length})`;
   if (objectChanged || $("objects").childElementCount !== state.objects.length) renderObjects(state);
   else markObjects(state);
   const slider = $("slider");
@@ -278,10 +278,11 @@ function onKey(ev) {
   const map = {
     ArrowLeft: () => session.step(ev.shiftKey ? -10 : -1), ArrowRight: () => session.step(ev.shiftKey ? 10 : 1),
     Home: () => session.show(session.state.first), End: () => session.show(session.last),
-    " ": commands.propagate, Enter: commands.accept, Escape: commands.escape,
+    Enter: commands.accept, Escape: commands.escape,
     f: commands.flag, F: commands.flag, l: commands.lit, L: commands.lit,
   };
   if (view instanceof MaskView) {
+    map[" "] = commands.propagate;
     map.b = map.B = commands.brush;
     map["["] = () => { $("brush-size").value = Number($("brush-size").value) - 2; };
     map["]"] = () => { $("brush-size").value = Number($("brush-size").value) + 2; };

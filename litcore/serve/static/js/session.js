@@ -114,7 +114,7 @@ export class Session {
     this.setMode("idle");
     this.setState(state);
     if (state.done) this.status("All objects are done: export the masks or finish the session.");
-    else this.status(`Frame ${index} accepted.`);
+    else this.status(`${state.kind === "labels" ? "Image" : "Frame"} ${index} accepted.`);
     await this.show(this.frontier ?? index);
     return state;
   }
