@@ -20,6 +20,10 @@ for dir in plugins/*/; do
   if [ -f "$dir/pyproject.toml" ]; then plugins+=(-e "$dir"); fi
 done
 pip install -q -e . "${plugins[@]}" "pytest>=8" "hypothesis>=6.100"
+# `lit serve` (extra litcore[serve]) and its tests: TestClient needs httpx, the fuzz test schemathesis.
+if ! "$PY" -c "import fastapi, uvicorn, httpx, schemathesis" >/dev/null 2>&1; then
+  pip install -q "fastapi>=0.110" "uvicorn>=0.29" "httpx>=0.27" "schemathesis>=4.0"
+fi
 
 # Browser test (tests/serve/test_browser*.py): Debian's chromium driven by
 # Playwright for Python. Never `playwright install`: it downloads its own browser.

@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-import threading
+import sys
+from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 
 pytest.importorskip("fastapi")
 pytest.importorskip("httpx")
 
-from fastapi.testclient import TestClient  # noqa: E402
+_HERE = str(Path(__file__).resolve().parent)
+if _HERE not in sys.path:
+    sys.path.insert(0, _HERE)
 
-from litcore.serve.app import create_app  # noqa: E402
-from litcore.serve.codec import decode_rle  # noqa: E402
-from litcore.serve.gallery import Gallery  # noqa: E402
-from litcore.serve.sessions import ServeOptions  # noqa: E402
+from serve_helpers import make_client  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -40,28 +39,6 @@ def synth_small(registry):
     return registry.create("dataset", "synth", split="hard", videos=2, frames=8, size=64)
 
 
-class GatedPolicy:
-    """A policy whose updates wait for `gate` (so a test can hold an update 'running' without timing)."""
-
-    def __init__(self, inner, gate: threading.Event, started: threading.Event) -> None:
-        self.inner, self.gate, self.started = inner, gate, started
-
-    def __getattr__(self, name):
-        return getattr(self.inner, name)
-
-    def update(self, adapter, learner, sample):
-        self.started.set()
-        self.gate.wait(60)
-        return self.inner.update(adapter, learner, sample)
-
-
-def make_client(registry, model, dataset, *, token=None, study=None, policy=None, **options) -> TestClient:
-    opts = ServeOptions(adapter=lambda: registry.create("adapter", "lora"),
-                        policy=policy or (lambda: registry.create("policy", "every", max_steps=3)), **options)
-    gallery = Gallery(dataset, model, registry.create("oracle", "vos-clicks"))
-    return TestClient(create_app(gallery, opts, token=token, study=study(gallery) if study else None))
-
-
 @pytest.fixture()
 def client(registry, tiny_sam2, synth_small):
     with make_client(registry, tiny_sam2, synth_small) as c:
@@ -81,8 +58,3 @@ def client_factory(registry, tiny_sam2, synth_small):
     yield factory
     for c in made:
         c.__exit__(None, None, None)
-
-
-def mask_of(prediction: dict) -> np.ndarray:
-    h, w = prediction["mask"]["size"]
-    return decode_rle(prediction["mask"], (h, w))

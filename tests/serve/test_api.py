@@ -10,7 +10,7 @@ import zipfile
 import numpy as np
 from PIL import Image
 
-from conftest import mask_of
+from serve_helpers import mask_of
 
 
 def open_session(client, user="ann", group="hard_0000", **kw):

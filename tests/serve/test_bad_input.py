@@ -7,7 +7,7 @@ import threading
 import pytest
 import torch
 
-from conftest import GatedPolicy
+from serve_helpers import GatedPolicy
 
 
 def open_session(client, user="ann", group="hard_0000", **kw):
