@@ -265,3 +265,55 @@ def test_page_classification_picks_labels(tmp_path):
         assert wrong, "this seeded stream has a wrong top-1 to correct, so the revision step ran"
         assert outcomes[-1] == "auto" and page.text_content("#c-auto") == "1"
         assert not errors, errors
+
+
+def test_page_study_mode(tmp_path):
+    """A participant sees their counterbalanced assignments, cannot switch LIT, and their session becomes a run."""
+    study = tmp_path / "study.toml"
+    study.write_text('name = "pilot"\nout = "runs"\nvideos = ["hard_0001", "hard_0002"]\nparticipants = ["p1", "p2"]\n')
+    with lit_serve("--dataset-opt", "start=1", "--dataset-opt", "videos=2", "--dataset-opt", "frames=6",
+                   "--study", str(study)) as (base, app), browser() as b:
+        page = b.new_page(viewport={"width": 1280, "height": 860})
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(base + "/")
+        page.wait_for_selector("#study-load:not([hidden])", timeout=WAIT)
+        assert page.is_hidden("#lit-start-label")
+        page.fill("#user", "p2")
+        page.click("#study-load")
+        page.wait_for_selector(".gallery .entry", timeout=WAIT)
+        cards = page.eval_on_selector_all(".gallery .entry", "es => es.map(e => [e.dataset.group, e.textContent])")
+        expected = app.state.study.assignments("p2")
+        assert [g for g, _ in cards] == [g for g, _ in expected]
+        for (_, text), (_, lit) in zip(cards, expected):
+            assert f"LIT {'on' if lit else 'off'}" in text
+        group, lit = expected[0]
+        page.click(f".gallery .entry[data-group={group}]")
+        page.wait_for_function("() => document.getElementById('frame-label').textContent.includes('frontier')",
+                               timeout=WAIT)
+        assert page.is_checked("#lit") is lit and page.is_disabled("#lit")
+        page.keyboard.press("l")      # refused by the server, said on the page
+        page.wait_for_function("() => document.getElementById('status').classList.contains('error')", timeout=WAIT)
+        assert "study" in page.text_content("#status")
+        # accept everything the model does, object after object, to the end of the video
+        for _ in range(40):
+            if page.evaluate("() => document.getElementById('banner').textContent.startsWith('All objects')"):
+                break
+            page.keyboard.press(" ")
+            wait_idle_or_done(page)
+        assert page.text_content("#banner").startswith("All objects are done")
+        page.click("#finish")
+        page.wait_for_selector("#start:not([hidden]) .gallery .entry", timeout=WAIT)
+        run = tmp_path / "runs" / "p2" / ("lit" if lit else "baseline")
+        steps = [json.loads(line) for line in (run / "steps.jsonl").read_text().splitlines()]
+        assert {s["group"] for s in steps} == {group} and len({s["episode_id"] for s in steps}) == \
+            len(app.state.gallery.episodes(group)[0])
+        manifest = json.loads((run / "manifest.json").read_text())
+        assert manifest["study"]["participant"] == "p2" and manifest["study"]["lit"] is lit
+        assert not errors, errors
+
+
+def wait_idle_or_done(page) -> None:
+    page.wait_for_function("() => document.body.dataset.busy === '0' && (!document.querySelector('#accept').disabled"
+                           " || document.getElementById('banner').textContent.startsWith('All objects'))",
+                           timeout=WAIT)

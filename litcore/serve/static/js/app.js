@@ -89,6 +89,9 @@ function enter(state) {
   $("cls").hidden = state.kind !== "labels";
   $("start").hidden = true;
   $("work").hidden = false;
+  $("lit-switch").hidden = $("update").hidden = false;
+  $("lit-switch").title = info?.study ? "The study fixes LIT on or off for this video"
+    : "LIT on: the adapter learns from your corrections and proposes revisions (L)";
   history.replaceState(null, "", `${location.pathname}${location.search}#session=${encodeURIComponent(state.id)}`);
   onState(state, true);
   status(state.kind === "labels"
@@ -261,7 +264,7 @@ function bind() {
     history.replaceState(null, "", location.pathname + location.search);
     $("work").hidden = true;
     $("start").hidden = false;
-    $("update").textContent = "no session";
+    $("lit-switch").hidden = $("update").hidden = true;
     await (info.study ? loadStudy() : loadGallery());
   }));
   document.addEventListener("keydown", onKey);
