@@ -83,7 +83,7 @@ def lit_serve(*argv: str) -> Iterator[tuple[str, object]]:
 
     port = free_port()
     args = build_parser().parse_args(["serve", "--host", "127.0.0.1", "--port", str(port), *argv])
-    app = build_app(args)
+    app = build_app(args, token=args.token)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -317,3 +317,25 @@ def wait_idle_or_done(page) -> None:
     page.wait_for_function("() => document.body.dataset.busy === '0' && (!document.querySelector('#accept').disabled"
                            " || document.getElementById('banner').textContent.startsWith('All objects'))",
                            timeout=WAIT)
+
+
+def test_page_with_access_token():
+    """With a token the page works from `/?token=...` alone, and drops the token from the address bar."""
+    with lit_serve("--dataset-opt", "videos=1", "--dataset-opt", "frames=4", "--token", "s3cret-token") as (
+            base, _), browser() as b:
+        page = b.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        assert page.goto(base + "/").status == 401
+        page.goto(base + "/?token=s3cret-token")
+        page.wait_for_selector(".gallery .entry img[src]", timeout=WAIT)
+        assert "token" not in page.url
+        page.click(".gallery .entry >> nth=0")
+        page.wait_for_function("() => document.getElementById('frame-label').textContent.includes('frontier')",
+                               timeout=WAIT)
+        page.reload()                  # the tab keeps its token: the session resumes from the address
+        page.wait_for_function("() => document.getElementById('frame-label').textContent.includes('frontier')",
+                               timeout=WAIT)
+        other = b.new_page()           # a new tab without the token: the API refuses it
+        assert other.goto(base + "/api/gallery").status == 401
+        assert not errors, errors
