@@ -124,9 +124,10 @@ def test_page_session_end_to_end(served, tmp_path):
         page.wait_for_selector("#update[data-state=ready]", timeout=WAIT)
         assert "1 update" in page.text_content("#update")
 
-        # 3. propagate forward (streamed), stop after a few frames
+        # 3. propagate forward (streamed) with the button, stop with Space after a few frames
+        #    (Space stops it; it must not re-activate the focused button and start again)
         start = frontier(page)
-        page.keyboard.press(" ")
+        page.click("#propagate")
         page.wait_for_function(f"() => Number(document.getElementById('slider').value) >= {start + 3}", timeout=WAIT)
         page.keyboard.press(" ")
         wait_idle(page)

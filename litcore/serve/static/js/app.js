@@ -268,8 +268,21 @@ function bind() {
     await (info.study ? loadStudy() : loadGallery());
   }));
   document.addEventListener("keydown", onKey);
+  // A clicked control gives the keyboard back: Space/Enter must reach the page's shortcuts,
+  // not re-activate the last button or toggle the LIT checkbox on key-up.
+  for (const el of [$("work"), document.querySelector("header")]) {
+    el.addEventListener("click", (ev) => {
+      const c = ev.target.closest("button, input[type=checkbox]");
+      if (c) c.blur();
+    });
+  }
   setInterval(tick, 250);
-  setInterval(() => { if (session && !session.state.done) session.refresh().catch(() => {}); }, 1000);
+  setInterval(() => {
+    if (!session || session.state.done) return;
+    session.refresh().catch((e) => {
+      if (e.status === 404) status(`${e.message}: the session was closed (idle too long?). Finish and open it again.`, true);
+    });
+  }, 1000);
 }
 
 function onKey(ev) {
