@@ -1,10 +1,12 @@
 """User-study mode: counterbalanced LIT on/off per participant, recorded as ordinary run directories.
 
-Counterbalancing (order "latin"): participant k sees the videos rotated by k
-(a Latin square over positions) and the conditions alternate along that
-order, starting with LIT for even k and without for odd k. Every video is
-then seen with and without LIT equally often (for an even number of
-participants) and every condition appears at every position.
+Counterbalancing (order "latin"): participant k does video i with LIT when
+i + k is even, so each video alternates LIT on/off across participants; the
+video order is the list rotated by k // 2, so every pair of participants
+(k even, k + 1) puts each condition at each position once. With an even
+number of videos the conditions also alternate within a participant. For a
+multiple of 2n participants every (video, condition) and (position,
+condition) occurs equally often. `order = "fixed"` keeps the list order.
 
 Each (participant, condition) is one run directory `out/<participant>/<lit|baseline>`
 written by :class:`litcore.results.RunWriter`, so `lit compare` and the
@@ -77,10 +79,9 @@ class Study:
             raise BadInput("user", f"{user!r} is not a participant of study {self.name!r}", status=404)
         k = self.participants.index(user)
         n = len(self.videos)
-        shift = k % n if self.order == "latin" else 0
-        videos = self.videos[shift:] + self.videos[:shift]
-        first = k % 2 == 0
-        return [(v, first if j % 2 == 0 else not first) for j, v in enumerate(videos)]
+        shift = (k // 2) % n if self.order == "latin" else 0
+        order = list(range(shift, n)) + list(range(shift))
+        return [(self.videos[i], (i + k) % 2 == 0) for i in order]
 
     def condition(self, user: str, group: str) -> bool:
         for video, lit in self.assignments(user):
