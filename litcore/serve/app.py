@@ -62,7 +62,17 @@ def create_app(gallery: Gallery, options: ServeOptions | None = None, *, token: 
     model_lock = threading.RLock()
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
+        stop = threading.Event()
+
+        def sweep() -> None:  # idle sessions expire even when no request comes
+            while not stop.wait(min(60.0, max(options.idle_seconds / 4, 0.05))):
+                manager.expire()
+
+        sweeper = threading.Thread(target=sweep, name="lit-serve-expiry", daemon=True)
+        sweeper.start()
         yield
+        stop.set()
+        sweeper.join()
         manager.close_all()   # finish updates, free every session's memory
 
     app = FastAPI(title="litcore serve", version="1", lifespan=lifespan,

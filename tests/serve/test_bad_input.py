@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 import torch
@@ -151,3 +152,13 @@ def test_training_in_one_session_does_not_delay_a_click_in_another(registry, cli
     c.app.state.manager.get(a["id"]).active.worker.wait(120)
     upd = c.get(f"/api/sessions/{a['id']}").json()["update"]
     assert upd["updates"] == 1 and not upd["running"]
+
+
+def test_idle_sessions_expire_without_any_request(client_factory):
+    c = client_factory(idle_seconds=0.2)
+    sid = open_session(c)["id"]
+    manager = c.app.state.manager
+    deadline = time.monotonic() + 60
+    while sid in manager.sessions and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert sid not in manager.sessions
