@@ -190,7 +190,7 @@ class ServeSession:
         ep = self.episodes[min(max(self.index, 0), len(self.episodes) - 1)]
         view = self.view
         return {
-            "id": self.id, "user": self.user, "group": self.group, "task": view.kind == "mask" and "vos" or "classification",
+            "id": self.id, "user": self.user, "group": self.group, "task": getattr(self.model, "task", "task"),
             "kind": view.kind, "object": view.object_name(ep), "objects": [view.object_name(e) for e in self.episodes],
             "object_index": max(self.index, 0), "frontier": self.frontier_index(), "first": view.first_index(ep),
             "length": view.length, "done": self.done, "lit": self.lit, "busy": self.busy,
