@@ -10,6 +10,9 @@ handlers, no socket), measures:
   (only clicks that start and end while it is running are kept);
 - propagation: frames per second of the SSE stream over a whole object;
 - flag-to-revision: POST .../flag on a trained adapter, p50/p95.
+Side by side, the same operations without HTTP (the task session called
+directly: plain propagation, a click on the predictor), so the server's own
+overhead is a ratio that does not depend on how loaded the machine is.
 Targets (issue 12): click p95 <= 150 ms, >= 15 frames/s, revision <= 300 ms.
 """
 
@@ -35,7 +38,7 @@ def _app(max_steps: int):
 
     reg = build_registry()
     model = reg.create("model", "sam2", device="cpu")
-    dataset = reg.create("dataset", "synth", split="hard", videos=4)
+    dataset = reg.create("dataset", "synth", split="hard", videos=5)
     opts = ServeOptions(adapter=lambda: reg.create("adapter", "lora"),
                         policy=lambda: reg.create("policy", "every", max_steps=max_steps, patience=max_steps),
                         max_sessions=16)
@@ -115,6 +118,28 @@ def flag_latencies(c, sid, n) -> list[float]:
     return out
 
 
+def direct(c, n: int) -> dict:
+    """The same work without HTTP: propagation frames/s and click latency on the task session itself."""
+    from litcore.types import Click
+
+    gallery = c.app.state.gallery
+    eps, view = gallery.episodes("hard_0004")
+    session = gallery.model.session(eps[0])
+    t = time.perf_counter()
+    items = 0
+    rng = np.random.default_rng(0)
+    clicks = []
+    for item in session.items():
+        items += 1
+        if len(clicks) < n and item.index > eps[0].payload.start:
+            t0 = time.perf_counter()
+            session.apply(item, Click(x=int(rng.integers(view.width)), y=int(rng.integers(view.height))))
+            clicks.append(time.perf_counter() - t0)
+    fps = items / (time.perf_counter() - t - sum(clicks))
+    session.close()
+    return {"propagation_fps": round(fps, 1), "click": _pct(clicks)}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--clicks", type=int, default=30)
@@ -140,6 +165,9 @@ def main() -> None:
         res["propagation_fps"] = round(propagation_fps(c, prop["id"]), 1)
         flagger = _open(c, "flagger", "hard_0000")
         res["flag_to_revision"] = _pct(flag_latencies(c, flagger["id"], max(5, args.clicks // 3)))
+        res["direct"] = direct(c, args.clicks)
+        res["ratios"] = {"click_p50_serve_over_direct": round(res["click_idle"]["p50_ms"] / res["direct"]["click"]["p50_ms"], 2),
+                         "propagation_serve_over_direct": round(res["propagation_fps"] / res["direct"]["propagation_fps"], 2)}
     print(json.dumps(res, indent=2))
     if args.json:
         with open(args.json, "w") as f:
