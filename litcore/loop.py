@@ -42,6 +42,8 @@ class LiveTrainer:
         self.mode = mode
         self.seed = seed
         self.max_corrections = max_corrections
+        # an update "fits" its correction when its best training score reaches the oracle's threshold
+        self.fit_score = float(getattr(oracle, "tau", None) or 0.5)
         attach_adapter(model, adapter, seed=seed, targets=adapter_targets)
 
     def run(self, episodes: Iterable[Episode]) -> Iterator[StepRecord | EpisodeRecord]:
@@ -51,7 +53,7 @@ class LiveTrainer:
     def open(self, episode: Episode, **options: Any) -> InteractiveSession:
         """The interactive session this trainer drives (options: see InteractiveSession)."""
         return InteractiveSession(self.model, self.adapter, self.policy, episode, seed=self.seed,
-                                  mode=self.mode, **options)
+                                  mode=self.mode, fit_score=self.fit_score, **options)
 
     def run_episode(self, episode: Episode) -> Iterator[StepRecord | EpisodeRecord]:
         session = self.open(episode)

@@ -5,18 +5,24 @@ correction only, with a fresh AdamW (lr 1e-4, weight decay 0), at most 40
 steps, stopping early when there was no improvement for 10 steps and the best
 score is above 0.6, or at step 10 if the best score is still 0. The weights of
 the last step are kept (as the authors' code does); `keep_best` is an option.
+
+How big each step is comes from a step-size rule (`litcore.step_size`): the
+paper's is constant; the `calibrated` policy grows it within an update until
+the adapter fits its correction. Both run through the same step loop below.
 """
 
 from __future__ import annotations
 
 import time
 from collections import deque
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 import torch
 
 from litcore.adapters.base import Adapter
+from litcore.errors import LitcoreError
+from litcore.step_size import ConstantStep, GrowingStep, StepSize
 from litcore.task import Learner
 from litcore.types import UpdateReport
 
@@ -44,6 +50,19 @@ class _ModeSwitch:
             m.__dict__["training"] = mode
 
 
+class PolicyOptionError(LitcoreError, ValueError):
+    """An update-policy option out of range (checked when the policy is built, before any episode)."""
+
+
+def _check(ok: bool, option: str, value: Any, rule: str) -> None:
+    if not ok:
+        raise PolicyOptionError(f"policy option {option}={value!r} is out of range: {rule}")
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 @dataclass
 class PolicyConfig:
     trigger: str = "every"          # "every": each correction; "first": only the first (no continual learning)
@@ -55,19 +74,63 @@ class PolicyConfig:
     zero_check_step: int = 10
     replay: int = 0                 # also train on up to this many earlier corrections
     keep_best: bool = False
+    min_gain: float = 0.0           # a smaller rise of the best score does not reset patience (paper: 0)
+
+    def __post_init__(self) -> None:
+        _check(self.trigger in TRIGGERS, "trigger", self.trigger, f"choose from {', '.join(TRIGGERS)}")
+        for name in ("max_steps", "patience", "zero_check_step"):
+            value = getattr(self, name)
+            _check(isinstance(value, int) and not isinstance(value, bool) and value >= 1, name, value,
+                   "a whole number >= 1")
+        _check(isinstance(self.replay, int) and not isinstance(self.replay, bool) and self.replay >= 0,
+               "replay", self.replay, "a whole number >= 0")
+        _check(_number(self.lr) and 0 < self.lr <= 1, "lr", self.lr, "a number in (0, 1]")
+        _check(_number(self.weight_decay) and self.weight_decay >= 0, "weight_decay", self.weight_decay,
+               "a number >= 0")
+        _check(_number(self.min_best_score), "min_best_score", self.min_best_score, "a number")
+        _check(isinstance(self.keep_best, bool), "keep_best", self.keep_best, "true or false")
+        _check(_number(self.min_gain) and self.min_gain >= 0, "min_gain", self.min_gain, "a number >= 0")
+
+    def step_size(self) -> StepSize:
+        """A fresh step-size rule for one update (the paper's: constant `lr`)."""
+        return ConstantStep(self.lr)
+
+
+@dataclass
+class CalibratedConfig(PolicyConfig):
+    """The paper's update plus a step size that grows until the correction is fitted.
+
+    Constants chosen on the synthetic `train` split (docs/calibrated-update.md).
+    """
+
+    growth: float = 3.0             # step size x growth after a step that gained < min_gain
+    max_lr: float = 1e-2            # upper bound of the step size
+    min_gain: float = 0.02          # a smaller gain of the best score is "not improving" (grow; patience)
+    keep_best: bool = True          # a grown step can overshoot: keep the best weights, not the last
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _check(_number(self.growth) and self.growth >= 1, "growth", self.growth, "a number >= 1")
+        _check(_number(self.max_lr) and self.lr <= self.max_lr <= 1, "max_lr", self.max_lr,
+               f"a number in [lr={self.lr}, 1]")
+
+    def step_size(self) -> StepSize:
+        return GrowingStep(self.lr, growth=self.growth, max_lr=self.max_lr, min_gain=self.min_gain,
+                           fitted=self.min_best_score)
 
 
 class UpdatePolicy:
     """Decides whether to update after a correction, then runs the update."""
 
     name = "every"
+    config_class: type[PolicyConfig] = PolicyConfig
 
     def __init__(self, **options: Any) -> None:
-        self.config = PolicyConfig(**options)
-        if self.config.trigger not in TRIGGERS:
-            raise ValueError(f"unknown trigger {self.config.trigger!r}; choose from {TRIGGERS}")
-        if self.config.max_steps < 1:
-            raise ValueError("max_steps must be >= 1")
+        valid = [f.name for f in fields(self.config_class)]
+        unknown = sorted(set(options) - set(valid))
+        if unknown:
+            raise PolicyOptionError(f"unknown policy option {unknown[0]!r}; valid options: {', '.join(valid)}")
+        self.config = self.config_class(**options)
         self._buffer: deque[Any] = deque(maxlen=max(self.config.replay, 0) or None)
 
     def reset(self) -> None:
@@ -85,12 +148,15 @@ class UpdatePolicy:
         module = adapter.module
         batch = [*self._buffer, sample] if cfg.replay > 0 else [sample]
         params = adapter.trainable_parameters()
-        optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+        rule = cfg.step_size()
+        lr = rule.lr
+        optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=cfg.weight_decay)
         start = time.perf_counter()
         set_mode = _ModeSwitch(module)
         best, since_best, step = float("-inf"), 0, 0
         best_state = None
         losses: list[float] = []
+        lrs: list[float] = []
         score = 0.0
         for step in range(1, cfg.max_steps + 1):
             set_mode(True)
@@ -99,19 +165,25 @@ class UpdatePolicy:
             loss.backward()
             optimizer.step()
             losses.append(float(loss.detach()))
+            lrs.append(lr)
             set_mode(False)
             with torch.no_grad():
                 score = float(learner.score(module, sample))
+            previous_best = best
+            since_best = 0 if score > best + cfg.min_gain else since_best + 1
             if score > best:
-                best, since_best = score, 0
+                best = score
                 if cfg.keep_best:
                     best_state = {k: v.clone() for k, v in adapter.state_dict().items()}
-            else:
-                since_best += 1
             if since_best >= cfg.patience and best > cfg.min_best_score:
                 break
             if step == cfg.zero_check_step and best <= 0.0:
                 break
+            next_lr = rule.observe(score, previous_best, best)
+            if next_lr != lr:
+                lr = next_lr
+                for group in optimizer.param_groups:
+                    group["lr"] = lr
         if cfg.keep_best and best_state is not None:
             adapter.load_state_dict(best_state)
             score = best
@@ -120,7 +192,7 @@ class UpdatePolicy:
         if cfg.replay > 0:
             self._buffer.append(sample)
         return UpdateReport(steps=step, seconds=time.perf_counter() - start, best_score=best,
-                            final_score=score, samples=len(batch), losses=losses)
+                            final_score=score, samples=len(batch), losses=losses, lrs=lrs)
 
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, **asdict(self.config)}
@@ -143,3 +215,15 @@ def replay(**options: Any) -> UpdatePolicy:
     policy = UpdatePolicy(**{"replay": 4, **options, "trigger": "every"})
     policy.name = "replay"
     return policy
+
+
+class CalibratedPolicy(UpdatePolicy):
+    """Every correction, with a step size that adapts within the update (`CalibratedConfig`)."""
+
+    name = "calibrated"
+    config_class = CalibratedConfig
+
+
+def calibrated(**options: Any) -> UpdatePolicy:
+    """Train on each correction; grow the step size from `lr` while the fit does not improve."""
+    return CalibratedPolicy(**{"trigger": "every", **options})

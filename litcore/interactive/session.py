@@ -54,7 +54,7 @@ class InteractiveSession:
 
     def __init__(self, model: TaskModel, adapter: Adapter, policy: UpdatePolicy, episode: Episode, *,
                  seed: int = 0, mode: str = "propose", lit: bool = True, background: bool = False,
-                 train_on: str = "truth", log_events: bool = False,
+                 train_on: str = "truth", log_events: bool = False, fit_score: float = 0.5,
                  clock: Callable[[], float] = time.time) -> None:
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}; choose from {MODES}")
@@ -64,7 +64,7 @@ class InteractiveSession:
             raise ValueError("replace mode installs each update into the shared model: it needs background=False")
         self.model, self.adapter, self.policy, self.episode = model, adapter, policy, episode
         self.mode, self.lit, self.train_on, self.clock = mode, lit, train_on, clock
-        self.log_events = log_events
+        self.log_events, self.fit_score = log_events, fit_score   # an update "fits" at this training score
         self.started = time.perf_counter()
         seed_everything(derive_seed(seed, episode.episode_id))
         adapter.reset()
@@ -234,7 +234,9 @@ class InteractiveSession:
             if self.mode == "replace":
                 self.session.install(learner.module)
             rec.update = {"steps": report.steps, "seconds": report.seconds, "best_score": report.best_score,
-                          "final_score": report.final_score, "samples": report.samples}
+                          "final_score": report.final_score, "samples": report.samples,
+                          "lr": report.lrs[-1] if report.lrs else None, "lr_max": max(report.lrs, default=None),
+                          "fit": report.best_score >= self.fit_score}
 
         self.worker.submit(learner, sample, done)
 

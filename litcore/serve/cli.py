@@ -51,6 +51,7 @@ def add_serve_command(sub: argparse._SubParsersAction) -> None:
 def build_app(args: argparse.Namespace, *, token: str | None = None):
     """The FastAPI app for these command-line options (tests call this too)."""
     from litcore.cli.commands import parse_options
+    from litcore.options import check_options
     from litcore.plugins import build_registry
     from litcore.serve.app import create_app
     from litcore.serve.gallery import Gallery
@@ -69,9 +70,11 @@ def build_app(args: argparse.Namespace, *, token: str | None = None):
     dataset = data_entry.factory(**dataset_options)
     model = model_entry.factory(**parse_options(args.model_opt))
     oracle = reg.create("oracle", model.default_oracle, **parse_options(args.oracle_opt)) if model.default_oracle else None
-    adapter_opts, policy_opts = parse_options(args.adapter_opt), parse_options(args.policy_opt)
-    reg.create("adapter", args.adapter, **adapter_opts)   # fail now on a bad name or option
-    reg.create("policy", args.policy, **policy_opts)
+    # the backbone's own adapter/policy defaults, then the user's, exactly as `lit run` merges them
+    adapter_opts = {**model.default_adapter_options(args.adapter), **parse_options(args.adapter_opt)}
+    policy_opts = {**model.default_policy_options(args.policy), **parse_options(args.policy_opt)}
+    check_options(reg.get("adapter", args.adapter), adapter_opts)   # fail now on a bad name or option
+    check_options(reg.get("policy", args.policy), policy_opts)
     options = ServeOptions(seed=args.seed, adapter=lambda: reg.create("adapter", args.adapter, **adapter_opts),
                            policy=lambda: reg.create("policy", args.policy, **policy_opts),
                            train_on=args.train_on, background=not args.sync_updates,
@@ -93,7 +96,9 @@ def _manifest(args: argparse.Namespace, model: Any, options: Any) -> dict[str, A
     return {"spec": {"model": args.model, "dataset": args.dataset, "adapter": args.adapter, "policy": args.policy,
                      "model_options": parse_options(args.model_opt), "dataset_options": parse_options(args.dataset_opt),
                      "seed": args.seed, "mode": "propose", "train_on": options.train_on},
-            "components": {"model": model.describe()}, "group_noun": getattr(model, "group_noun", "group")}
+            "components": {"model": model.describe()}, "group_noun": getattr(model, "group_noun", "group"),
+            "score_name": getattr(model, "score_name", "score"),
+            "prediction_kind": getattr(model, "prediction_kind", None)}
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

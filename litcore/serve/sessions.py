@@ -75,7 +75,8 @@ class ServeSession:
             with self.model_lock:
                 self.active = InteractiveSession(
                     self.model, self.adapter, self.policy, ep, seed=self.options.seed, lit=self.lit,
-                    background=self.options.background, train_on=self.options.train_on, log_events=True)
+                    background=self.options.background, train_on=self.options.train_on, log_events=True,
+                    fit_score=float(getattr(self.oracle, "tau", None) or 0.5))
                 item = self.active.next_item()
                 if item is not None and item.index == self.view.first_index(ep) and item.target is None:
                     self._finish_frontier()   # the prompt frame: done already

@@ -30,7 +30,8 @@ class GatedPolicy:
 
 def make_client(registry, model, dataset, *, token=None, study=None, policy=None, oracle="vos-clicks",
                 **options) -> TestClient:
-    opts = ServeOptions(adapter=lambda: registry.create("adapter", "lora"),
+    defaults = model.default_adapter_options("lora")   # as `lit run` merges the backbone's defaults
+    opts = ServeOptions(adapter=lambda: registry.create("adapter", "lora", **defaults),
                         policy=policy or (lambda: registry.create("policy", "every", max_steps=3)), **options)
     gallery = Gallery(dataset, model, registry.create("oracle", oracle))
     return TestClient(create_app(gallery, opts, token=token, study=study(gallery) if study else None))

@@ -79,7 +79,7 @@ def test_robot_through_http_matches_lit_run(registry):
     model = registry.create("model", "sam2", device="cpu")
     dataset = registry.create("dataset", "synth", **DATA)
     oracle = registry.create("oracle", "vos-clicks")
-    with make_client(registry, model, dataset, policy=lambda: registry.create("policy", "every"),
+    with make_client(registry, model, dataset, policy=lambda: registry.create("policy", "every", **model.default_policy_options("every")),
                      train_on="truth", seed=SEED) as client:
         got = {}
         for group in dataset.groups():
