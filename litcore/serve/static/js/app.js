@@ -80,6 +80,7 @@ function enter(state) {
   const canvas = old.cloneNode(false);      // a fresh canvas drops the last view's listeners
   old.replaceWith(canvas);
   session = new Session(state, { onState, onShow, onMode, onStatus: status });
+  window.litSession = session;   // for the benchmark and the browser test (latencies, state)
   view = state.kind === "labels"
     ? new LabelView(canvas, $("cls-labels"), $("cls-other"), session, ui)
     : new MaskView(canvas, session, ui);
@@ -286,7 +287,7 @@ function bind() {
 }
 
 function onKey(ev) {
-  if (!session || $("work").hidden) return;
+  if (!session || $("work").hidden || ev.ctrlKey || ev.metaKey || ev.altKey) return;   // leave browser shortcuts alone
   const t = ev.target;
   if (t instanceof HTMLInputElement && t.type !== "range" && t.type !== "checkbox") return;
   if (t instanceof HTMLSelectElement) return;

@@ -15,6 +15,7 @@ export class Session {
     this.view = state.frontier ?? state.first;
     this.images = new Map();       // index -> ImageBitmap (small LRU: frames repeat as the user scrubs)
     this.kept = new Map();         // "object_index:index" -> Prediction, for overlaying finished objects
+    this.timings = [];             // [{what, ms, at}] user command → result drawn; read by benchmarks/bench_serve_page.py
     this._showToken = 0;
     this._stream = null;
   }
@@ -23,6 +24,13 @@ export class Session {
   get frontier() { return this.state.frontier; }
   get atFrontier() { return this.frontier !== null && this.view === this.frontier; }
   get last() { return this.frontier ?? this.state.length - 1; }
+
+  /** Keep the last 1000 latencies (ms from the user's command to the result on screen). */
+  time(what, t0) {
+    const now = performance.now();
+    this.timings.push({ what, ms: now - t0, at: now });
+    if (this.timings.length > 1000) this.timings.shift();
+  }
 
   setMode(mode) { this.mode = mode; this.hooks.onMode(mode); }
   status(text, error = false) { this.hooks.onStatus(text, error); }
@@ -36,15 +44,27 @@ export class Session {
   async refresh() { this.setState(await api.get(this.base)); }
 
   async image(index) {
-    if (this.images.has(index)) return this.images.get(index);
+    const cached = this.images.get(index);   // an ImageBitmap, or the Promise of a prefetch
+    if (cached) {
+      const img = await cached;
+      if (img) return img;
+    }
     const img = await api.image(`${this.base}/items/${index}/image`);
     this.images.set(index, img);
     if (this.images.size > 96) {
-      const oldest = this.images.keys().next().value;
-      this.images.get(oldest).close?.();
-      this.images.delete(oldest);
+      this.images.delete(this.images.keys().next().value);   // not closed: the stage may still draw it
     }
     return img;
+  }
+
+  /** Start loading the frames after `from` (they do not depend on the model), so streaming draws at once. */
+  prefetch(from, n) {
+    for (let i = from; i < Math.min(from + n, this.state.length); i++) {
+      if (!this.images.has(i)) this.images.set(i, api.image(`${this.base}/items/${i}/image`).catch(() => {
+        this.images.delete(i);
+        return null;
+      }));
+    }
   }
 
   /** The latest prediction seen per object and item: a frontier's becomes the kept one unless corrected after. */
@@ -86,6 +106,7 @@ export class Session {
     }
     await this.show(this.view, revision);
     this.setMode("revision");
+    this.time("revision", t0);
     this.status(`Adapter's revision shown in ${Math.round(performance.now() - t0)} ms: Enter accepts, Esc rejects.`);
     return revision;
   }
@@ -101,9 +122,11 @@ export class Session {
 
   async act(action) {
     this.requireFrontier();
+    const t0 = performance.now();
     const pred = await api.post(`${this.base}/items/${this.view}/action`, action);
     await this.show(this.view, pred);
     this.setMode("correcting");
+    this.time(action.kind, t0);
     return pred;
   }
 
@@ -129,7 +152,13 @@ export class Session {
     let end = null;
     const q = until === null ? "" : `?until=${until}`;
     this._stream = api.stream(`${this.base}/propagate${q}`, (type, data) => {
-      if (type === "item") { this.state.frontier = data.index; this.show(data.index, data).catch(() => {}); }
+      if (type === "item") {
+        this.state.frontier = data.index;
+        const t0 = performance.now();
+        this.time("event", t0);
+        this.prefetch(data.index + 1, 4);
+        this.show(data.index, data).then(() => this.time("frame", t0), () => {});
+      }
       else if (type === "end") end = data;
       else if (type === "error") this.status(data.detail ?? String(data), true);
     });
