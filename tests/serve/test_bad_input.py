@@ -162,3 +162,38 @@ def test_idle_sessions_expire_without_any_request(client_factory):
     while sid in manager.sessions and time.monotonic() < deadline:
         time.sleep(0.05)
     assert sid not in manager.sessions
+
+
+def test_groups_reaching_a_symlink_out_of_the_root_are_refused(tmp_path, registry, tiny_sam2):
+    from litcore.vos.davis import write_davis
+    from litcore.vos.testing import moving_boxes
+
+    root, outside = tmp_path / "root", tmp_path / "outside"
+    write_davis(moving_boxes("inside", 4, 32, 32, 0), root)
+    write_davis(moving_boxes("leak", 4, 32, 32, 1), outside)
+    (root / "JPEGImages" / "leak").symlink_to(outside / "JPEGImages" / "leak")
+    (root / "Annotations" / "leak").symlink_to(outside / "Annotations" / "leak")
+    dataset = registry.create("dataset", "davis", root=str(root))
+    assert "leak" in dataset.groups()          # the loader alone would follow the link
+    from litcore.serve.gallery import Gallery
+
+    gallery = Gallery(dataset, tiny_sam2, root=root)
+    assert gallery.groups == ["inside"] and gallery.refused == ["leak"]
+    from litcore.serve.app import create_app
+    from fastapi.testclient import TestClient
+
+    with TestClient(create_app(gallery)) as c:
+        assert [e["group"] for e in c.get("/api/gallery").json()["entries"]] == ["inside"]
+        r = c.post("/api/sessions", json={"user": "a", "group": "leak"})
+        assert r.status_code == 404 and r.json()["field"] == "group"
+        assert c.get("/api/gallery/leak/thumbnail").status_code == 404
+        assert c.get("/static/../../../etc/passwd").status_code == 404
+
+
+def test_sync_updates_finish_before_accept_returns(client_factory):
+    c = client_factory(background=False)
+    st = open_session(c)
+    sid, f = st["id"], st["frontier"]
+    c.post(f"/api/sessions/{sid}/items/{f}/action", json={"kind": "click", "x": 3, "y": 3})
+    upd = c.post(f"/api/sessions/{sid}/items/{f}/accept").json()["update"]
+    assert upd["updates"] == 1 and not upd["running"]
