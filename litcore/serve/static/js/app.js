@@ -2,6 +2,7 @@
 // panel (objects, counters, update state, export) and the keyboard.
 
 import * as api from "./api.js";
+import * as rle from "./rle.js";
 import { Session } from "./session.js";
 import { MaskView } from "./mask.js";
 import { LabelView } from "./labels.js";
@@ -174,8 +175,10 @@ function onShow(index, pred, image) {
   $("slider").value = index;
   renderProgress(s);   // propagation moves the frontier
   const where = index === s.frontier ? "frontier" : `done${pred.outcome ? ` · ${pred.outcome}` : ""}`;
+  const empty = pred.mask && rle.area(pred.mask) === 0;    // say so: an empty mask is invisible
   $("frame-label").textContent = `${s.kind === "labels" ? "image" : "frame"} ${index} / ${s.length - 1} · ${where}` +
-    (pred.source && pred.source !== "model" ? ` · ${pred.source}` : "");
+    (pred.source && pred.source !== "model" && pred.source !== "kept" ? ` · ${pred.source}` : "") +
+    (empty ? " · empty mask" : "");
   renderControls();
 }
 
