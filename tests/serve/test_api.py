@@ -194,3 +194,25 @@ def test_delete_closes_the_session(client):
 def test_openapi_schema_is_published(client):
     schema = client.get("/openapi.json").json()
     assert "/api/sessions/{sid}/items/{i}/action" in schema["paths"]
+
+
+def test_cancel_stops_a_running_propagation_after_the_current_item(client):
+    st = open_session(client)
+    sid, f = st["id"], st["frontier"]
+    session = client.app.state.manager.get(sid)
+    seen = []
+    real_step = session.propagate_step
+
+    def step():  # the person presses "stop" while the second frame is being computed
+        seen.append(session.frontier_index())
+        if len(seen) == 2:
+            assert client.post(f"/api/sessions/{sid}/cancel").json() == {"cancelled": True}
+        return real_step()
+
+    session.propagate_step = step
+    body = client.get(f"/api/sessions/{sid}/propagate").text
+    end = json.loads(body.strip().split("data: ")[-1])
+    assert end["reason"] == "cancelled" and end["state"]["frontier"] == f + 2 and not end["state"]["busy"]
+    assert body.count("event: item") == 2
+    r = client.post(f"/api/sessions/{sid}/items/{f + 2}/action", json={"kind": "click", "x": 1, "y": 1})
+    assert r.status_code == 200   # editable again once the stream ended
