@@ -153,9 +153,10 @@ export class Session {
     const q = until === null ? "" : `?until=${until}`;
     this._stream = api.stream(`${this.base}/propagate${q}`, (type, data) => {
       if (type === "item") {
-        this.state.frontier = data.index;
         const t0 = performance.now();
         this.time("event", t0);
+        if (data.index <= this.state.frontier) return;   // the next object's first item: drawn after `end`
+        this.state.frontier = data.index;
         this.prefetch(data.index + 1, 4);
         this.show(data.index, data).then(() => this.time("frame", t0), () => {});
       }
