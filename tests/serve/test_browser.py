@@ -303,6 +303,10 @@ def test_page_study_mode(tmp_path):
             page.keyboard.press(" ")
             wait_idle_or_done(page)
         assert page.text_content("#banner").startswith("All objects are done")
+        # one colour per object: the finished object's outline is drawn with the current one's mask
+        px = canvas_pixels(page)
+        for k, rgb in enumerate([(31, 119, 180), (255, 127, 14)][:len(app.state.gallery.episodes(group)[0])]):
+            assert (px == rgb).all(axis=-1).sum() > 5, f"object {k + 1}'s colour is not on the canvas"
         page.click("#finish")
         page.wait_for_selector("#start:not([hidden]) .gallery .entry", timeout=WAIT)
         run = tmp_path / "runs" / "p2" / ("lit" if lit else "baseline")
