@@ -223,7 +223,6 @@ def test_page_session_end_to_end(served, tmp_path):
 
 def test_page_classification_picks_labels(tmp_path):
     """The CLIP plugin on the same page: top-5 labels, number keys pick, LIT learns, F shows its revision."""
-    pytest.importorskip("open_clip")
     with lit_serve("--model", "clip", "--dataset", "synth-cls", "--dataset-opt", "per_class=4", "--seed", "0") as (
             base, app), browser() as b:
         group = app.state.gallery.groups[0]
