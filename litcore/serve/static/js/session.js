@@ -41,7 +41,14 @@ export class Session {
     this.hooks.onState(state, objectChanged);
   }
 
-  async refresh() { this.setState(await api.get(this.base)); }
+  async refresh() {
+    const state = await api.get(this.base);
+    if (this.mode === "propagating") {   // the stream owns the frontier (and the object) until it ends
+      if (state.object_index !== this.state.object_index) return;
+      state.frontier = this.state.frontier;
+    }
+    this.setState(state);
+  }
 
   async image(index) {
     const cached = this.images.get(index);   // an ImageBitmap, or the Promise of a prefetch
@@ -149,14 +156,14 @@ export class Session {
     this.requireFrontier();
     this.setMode("propagating");
     this.status("Propagating… Space stops at the frame shown.");
-    let end = null;
+    let end = null, last = this.frontier;
     const q = until === null ? "" : `?until=${until}`;
     this._stream = api.stream(`${this.base}/propagate${q}`, (type, data) => {
       if (type === "item") {
         const t0 = performance.now();
         this.time("event", t0);
-        if (data.index <= this.state.frontier) return;   // the next object's first item: drawn after `end`
-        this.state.frontier = data.index;
+        if (data.index <= last) return;   // the next object's first item: drawn after `end`
+        last = this.state.frontier = data.index;
         this.prefetch(data.index + 1, 4);
         this.show(data.index, data).then(() => this.time("frame", t0), () => {});
       }
@@ -168,7 +175,7 @@ export class Session {
     } finally {
       this._stream = null;
       try {
-        if (end) this.setState(end.state ?? end); else await this.refresh();
+        this.setState(end ? (end.state ?? end) : await api.get(this.base));
         const reason = end?.reason ?? "cancelled";
         this.status({ end: "Reached the last frame.", until: "Stopped where asked.", cancelled: "Stopped.",
                       object: "Object finished; the next object starts." }[reason] ?? `Stopped (${reason}).`);
