@@ -20,6 +20,8 @@ for dir in plugins/*/; do
   if [ -f "$dir/pyproject.toml" ]; then plugins+=(-e "$dir"); fi
 done
 pip install -q -e . "${plugins[@]}" "pytest>=8" "hypothesis>=6.100"
+# the worked third-party example, installed from its own folder exactly as a third party would (not editable)
+pip install -q ./examples/litcore-shapes-unet
 # `lit serve` (extra litcore[serve]) and its tests: TestClient needs httpx, the fuzz test schemathesis.
 if ! "$PY" -c "import fastapi, uvicorn, httpx, schemathesis" >/dev/null 2>&1; then
   pip install -q "fastapi>=0.110" "uvicorn>=0.29" "httpx>=0.27" "schemathesis>=4.0"
