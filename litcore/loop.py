@@ -2,85 +2,25 @@
 
 Written as generators of records (the river idiom): printing, progress bars
 and result writers are thin consumers. The same function drives every task;
-task specifics live behind :class:`litcore.task.Session`.
+task specifics live behind :class:`litcore.task.Session`. The simulated user
+here and a person in `lit serve` drive the same
+:class:`litcore.interactive.InteractiveSession`; this module only adds the
+oracle's decisions.
 """
 
 from __future__ import annotations
 
-import hashlib
-import random
-import time
-from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable, Iterator
 
-import numpy as np
-import torch
-
 from litcore.adapters.base import Adapter
-from litcore.metrics import CorrectionStats
+from litcore.interactive.records import EpisodeRecord, StepRecord, derive_seed, seed_everything
+from litcore.interactive.session import MODES, InteractiveSession, attach_adapter
 from litcore.oracle import FeedbackOracle
 from litcore.policy import UpdatePolicy
 from litcore.task import Episode, TaskModel
 from litcore.types import Action, Item
 
-
-@dataclass
-class StepRecord:
-    """What happened on one item. `score` is the base prediction's, `final_score` the kept one's."""
-
-    episode_id: str
-    group: str
-    index: int
-    name: str
-    checked: bool
-    outcome: str                    # unchecked | ok | auto | user
-    score: float | None = None
-    final_score: float | None = None
-    confidence: float | None = None
-    proposal_score: float | None = None
-    correction: str | None = None   # kind of the last user action ("click", "mask", "label")
-    clicks: int = 0
-    actions: list[str] = field(default_factory=list)
-    update: dict[str, Any] | None = None
-    kind: str = "step"
-    # the prediction kept for this item (base, accepted proposal or corrected) and the model's own
-    # (base) one; not serialised: mask exporters and visualisations read them from the stream
-    output: Any = field(default=None, repr=False, compare=False)
-    base_output: Any = field(default=None, repr=False, compare=False)
-
-    def to_json(self) -> dict[str, Any]:
-        return {k: (dict(v) if isinstance(v, dict) else list(v) if isinstance(v, list) else v)
-                for k, v in self.__dict__.items() if k not in ("output", "base_output")}
-
-
-@dataclass
-class EpisodeRecord:
-    """Emitted once an episode is finished: its metrics and wall time."""
-
-    episode_id: str
-    group: str
-    metrics: dict[str, Any]
-    seconds: float
-    meta: dict[str, Any] = field(default_factory=dict)
-    kind: str = "episode"
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-def derive_seed(seed: int, key: str) -> int:
-    """A per-episode seed that does not depend on the order episodes run in."""
-    digest = hashlib.sha256(f"{seed}:{key}".encode()).digest()
-    return int.from_bytes(digest[:4], "little")
-
-
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed % (2**32))
-    torch.manual_seed(seed)
-
-
-MODES = ("propose", "replace")
+__all__ = ["EpisodeRecord", "LiveTrainer", "MODES", "StepRecord", "derive_seed", "seed_everything"]
 
 
 class LiveTrainer:
@@ -90,6 +30,7 @@ class LiveTrainer:
     revisions on failing items. `mode="replace"` (the paper's "replace
     decoder" ablation): after each update the adapted module replaces the
     model's own for the rest of the episode, and nothing is proposed.
+    Updates run synchronously (the user "waits"), so records are exact.
     """
 
     def __init__(self, model: TaskModel, oracle: FeedbackOracle, adapter: Adapter,
@@ -103,70 +44,48 @@ class LiveTrainer:
         self.max_corrections = max_corrections
         # an update "fits" its correction when its best training score reaches the oracle's threshold
         self.fit_score = float(getattr(oracle, "tau", None) or 0.5)
-        seed_everything(seed)  # adapter initial weights depend only on the seed
-        targets = adapter_targets if adapter_targets is not None else model.adapter_targets(adapter.target_kind)
-        self.adapter.attach(model.adaptable_module(), targets)
+        attach_adapter(model, adapter, seed=seed, targets=adapter_targets)
 
     def run(self, episodes: Iterable[Episode]) -> Iterator[StepRecord | EpisodeRecord]:
         for episode in episodes:
             yield from self.run_episode(episode)
 
+    def open(self, episode: Episode, **options: Any) -> InteractiveSession:
+        """The interactive session this trainer drives (options: see InteractiveSession)."""
+        return InteractiveSession(self.model, self.adapter, self.policy, episode, seed=self.seed,
+                                  mode=self.mode, fit_score=self.fit_score, **options)
+
     def run_episode(self, episode: Episode) -> Iterator[StepRecord | EpisodeRecord]:
-        seed_everything(derive_seed(self.seed, episode.episode_id))
-        self.adapter.reset()
-        self.policy.reset()
-        stats = CorrectionStats()
-        start = time.perf_counter()
-        session = self.model.session(episode)
+        session = self.open(episode)
         try:
-            for item in session.items():
-                record = self._step(session, episode, item, stats)
-                stats.update(record)
-                yield record
+            while (item := session.next_item()) is not None:
+                yield self._step(session, item)
         finally:
             session.close()
-        yield EpisodeRecord(episode.episode_id, episode.group, stats.compute(),
-                            time.perf_counter() - start, dict(episode.meta))
+        yield session.episode_record()
 
-    def _step(self, session, episode: Episode, item: Item, stats: CorrectionStats) -> StepRecord:
-        rec = StepRecord(episode.episode_id, episode.group, item.index, item.name,
-                         checked=item.target is not None, outcome="unchecked", confidence=item.confidence,
-                         output=item.prediction, base_output=item.prediction)
+    def _step(self, session: InteractiveSession, item: Item) -> StepRecord:
+        rec = session.record
         if item.target is None:
-            return rec
+            return session.finish_item()
         review = self.oracle.review(item.prediction, item.target)
         rec.score = rec.final_score = review.score
         if review.accepted:
-            rec.outcome = "ok"
-            return rec
+            return session.finish_item()
         best, best_score = None, None
         if self.mode == "propose":
             best, best_score = self._propose(session, item, rec)
-            if rec.outcome == "auto":
-                return rec
-        if self.max_corrections is not None and stats.user_corrections >= self.max_corrections:
-            rec.outcome = "over-budget"
-            return rec
-        self._correct(session, item, rec)
-        if rec.outcome == "user" and self.adapter.module is not None and self.policy.wants_update(self.adapter):
-            sample = session.training_sample(item)
-            learner = self.adapter.for_update(best, best_score)
-            report = self.policy.update(learner, self.model, sample)
-            if self.mode == "replace":
-                session.install(learner.module)
-            rec.update = {"steps": report.steps, "seconds": report.seconds,
-                          "best_score": report.best_score, "final_score": report.final_score,
-                          "samples": report.samples, "lr": report.lrs[-1] if report.lrs else None,
-                          "lr_max": max(report.lrs, default=None), "fit": report.best_score >= self.fit_score}
-        return rec
+            if session.source == "revision":
+                return session.finish_item()
+        if self.max_corrections is not None and session.stats.user_corrections >= self.max_corrections:
+            return session.finish_item(outcome="over-budget")
+        fixed = self._correct(session, item, rec)
+        return session.finish_item(outcome=None if fixed else "unfixed", best=best, best_score=best_score)
 
-    def _propose(self, session, item: Item, rec: StepRecord):
+    def _propose(self, session: InteractiveSession, item: Item, rec: StepRecord):
         """Offer the trained adapters' revisions; accept the best if the oracle passes it."""
         best = None
-        for cand in self.adapter.candidates():
-            proposal = session.revise(item, cand.module)
-            if proposal is None:
-                continue
+        for cand, proposal in session.revisions():
             verdict = self.oracle.review(proposal, item.target)
             if best is None or verdict.score > best[2].score:
                 best = (cand, proposal, verdict)
@@ -175,13 +94,11 @@ class LiveTrainer:
         cand, proposal, verdict = best
         rec.proposal_score = verdict.score
         if verdict.accepted:
-            if len(self.adapter.candidates()) > 1:
-                session.revise(item, cand.module)  # the session accepts its latest revision
-            session.accept(item, proposal)
-            rec.outcome, rec.final_score, rec.output = "auto", verdict.score, proposal
+            session.accept_revision(cand, proposal)
+            rec.final_score = verdict.score
         return cand, verdict.score
 
-    def _correct(self, session, item: Item, rec: StepRecord) -> None:
+    def _correct(self, session: InteractiveSession, item: Item, rec: StepRecord) -> bool:
         """Ask the oracle for actions until the prediction is accepted or a final action ran."""
         taken: list[Action] = []
         prediction = item.prediction
@@ -190,18 +107,12 @@ class LiveTrainer:
             if action is None:
                 break
             taken.append(action)
-            prediction = session.apply(item, action)
+            prediction = session.apply(action)
             review = self.oracle.review(prediction, item.target)
-            rec.final_score, rec.output = review.score, prediction
+            rec.final_score = review.score
             if review.accepted or action.final:
                 break
-        if not taken:  # the oracle had nothing to offer: not a user interaction
-            rec.outcome = "unfixed"
-            return
-        rec.outcome = "user"
-        rec.actions = [a.kind for a in taken]
-        rec.clicks = sum(a.kind == "click" for a in taken)
-        rec.correction = taken[-1].kind if taken else None
+        return bool(taken)  # False: the oracle had nothing to offer, not a user interaction
 
     def describe(self) -> dict[str, Any]:
         return {"model": self.model.describe(), "oracle": getattr(self.oracle, "name", type(self.oracle).__name__),

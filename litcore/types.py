@@ -66,7 +66,9 @@ class Item:
     `target` is None for items without ground truth: they are processed (a
     video frame is still propagated) but never checked or corrected.
     `confidence` is the model's own quality estimate (e.g. SAM2's predicted
-    IoU), logged so its reliability can be studied.
+    IoU), logged so its reliability can be studied. `scores` are optional
+    per-label scores (a classifier's probabilities) for showing a person the
+    model's top choices.
     """
 
     index: int
@@ -74,6 +76,7 @@ class Item:
     prediction: Any
     target: Any = None
     confidence: float | None = None
+    scores: Any = None
 
 
 @dataclass

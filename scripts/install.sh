@@ -23,3 +23,17 @@ done
 pip install -q -e ".[ray]" "${plugins[@]}" "pytest>=8" "hypothesis>=6.100"
 # the worked third-party example, installed from its own folder exactly as a third party would (not editable)
 pip install -q ./examples/litcore-shapes-unet
+# `lit serve` (extra litcore[serve]) and its tests: TestClient needs httpx, the fuzz test schemathesis.
+if ! "$PY" -c "import fastapi, uvicorn, httpx, schemathesis" >/dev/null 2>&1; then
+  pip install -q "fastapi>=0.110" "uvicorn>=0.29" "httpx>=0.27" "schemathesis>=4.0"
+fi
+
+# Browser test (tests/serve/test_browser*.py): Debian's chromium driven by
+# Playwright for Python. Never `playwright install`: it downloads its own browser.
+if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null 2>&1; then
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -q && $SUDO apt-get install -y -q chromium
+fi
+if ! "$PY" -c "import playwright" >/dev/null 2>&1; then
+  pip install -q "playwright>=1.45"
+fi

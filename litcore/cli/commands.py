@@ -72,6 +72,10 @@ def add_core_commands(sub: argparse._SubParsersAction) -> None:
                    help="acceptance threshold of the simulated user (VOS: IoU, default 0.5)")
     p.set_defaults(func=cmd_demo)
 
+    from litcore.serve.cli import add_serve_command  # FastAPI is imported only when `lit serve` runs
+
+    add_serve_command(sub)
+
     p = sub.add_parser("compare", help="compare two or more runs: corrections per group, totals, reduction")
     p.add_argument("runs", nargs="+", help="run directories; the first is the reference")
     p.add_argument("--csv", help="also write the per-group table to this CSV file")

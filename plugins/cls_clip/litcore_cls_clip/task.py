@@ -82,7 +82,8 @@ class ClipSession(Session):
                     offset, version = j, self._version
                 self._images = {start + j: x[j:j + 1]}
                 conf, pred = probs[j - offset].max(dim=0)
-                yield Item(start + j, ref.name, int(pred), int(ref.label), confidence=float(conf))
+                yield Item(start + j, ref.name, int(pred), int(ref.label), confidence=float(conf),
+                           scores=probs[j - offset].cpu().numpy())
 
     def apply(self, item: Item, action: Action) -> int:
         if not isinstance(action, LabelAction):
