@@ -55,6 +55,39 @@ class PolicyConfig:
     zero_check_step: int = 10
     replay: int = 0                 # also train on up to this many earlier corrections
     keep_best: bool = False
+    fast: bool = False              # one forward per step (score from the training pass), fused AdamW; see train_step
+
+
+def make_optimizer(params: list[torch.nn.Parameter], cfg: PolicyConfig) -> torch.optim.Optimizer:
+    """A fresh AdamW per correction (the paper); `fast` uses torch's fused kernel (one call for all tensors)."""
+    fused = cfg.fast and all(p.device.type in ("cpu", "cuda") for p in params)
+    return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay, fused=fused or None)
+
+
+def train_step(learner: Learner, module: torch.nn.Module, batch: list[Any], optimizer: torch.optim.Optimizer,
+               set_mode: Any, *, one_pass: bool) -> tuple[float, float]:
+    """One optimiser step on `batch`; returns (loss, score of batch[-1]).
+
+    Two-pass (the paper's code): train, step, then decode again in eval mode to
+    score the *new* weights. One-pass: the learner's `loss_and_score` scores the
+    frame from the training forward itself, i.e. the weights *before* the step
+    and with dropout on, so early stopping lags one step and no second decode
+    runs. Learners without `loss_and_score` always take the two-pass path.
+    """
+    one_pass = one_pass and hasattr(learner, "loss_and_score")
+    set_mode(True)
+    optimizer.zero_grad(set_to_none=True)
+    if one_pass:
+        loss, score = learner.loss_and_score(module, batch)
+    else:
+        loss = learner.loss(module, batch)
+    loss.backward()
+    optimizer.step()
+    if not one_pass:
+        set_mode(False)
+        with torch.no_grad():
+            score = learner.score(module, batch[-1])
+    return float(loss.detach()), float(score)
 
 
 class UpdatePolicy:
@@ -85,7 +118,7 @@ class UpdatePolicy:
         module = adapter.module
         batch = [*self._buffer, sample] if cfg.replay > 0 else [sample]
         params = adapter.trainable_parameters()
-        optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+        optimizer = make_optimizer(params, cfg)
         start = time.perf_counter()
         set_mode = _ModeSwitch(module)
         best, since_best, step = float("-inf"), 0, 0
@@ -93,15 +126,9 @@ class UpdatePolicy:
         losses: list[float] = []
         score = 0.0
         for step in range(1, cfg.max_steps + 1):
-            set_mode(True)
-            optimizer.zero_grad(set_to_none=True)
-            loss = learner.loss(module, batch)
-            loss.backward()
-            optimizer.step()
-            losses.append(float(loss.detach()))
-            set_mode(False)
-            with torch.no_grad():
-                score = float(learner.score(module, sample))
+            loss, score = train_step(learner, module, batch, optimizer, set_mode,
+                                     one_pass=cfg.fast and not cfg.keep_best)  # keep_best snapshots post-step weights
+            losses.append(loss)
             if score > best:
                 best, since_best = score, 0
                 if cfg.keep_best:
