@@ -25,12 +25,18 @@ from pathlib import Path
 
 import torch
 
-# name -> (policy options, model loss_size)
+# name -> policy options, the model's loss resolution, adapter options, torch threads for the update
+FAITHFUL = {"policy": {"fast": False}, "loss_size": "image"}
+FAST = {"policy": {"fast": True}, "loss_size": "native"}
+SHORT = {"lr": 4e-4, "max_steps": 10, "patience": 3, "zero_check_step": 3}
 SETTINGS = {
-    "faithful": ({"fast": False}, "image"),
-    "fast": ({"fast": True}, "native"),
-    "one-pass": ({"fast": True}, "image"),
-    "native-loss": ({"fast": False}, "native"),
+    "faithful": FAITHFUL,                                               # the paper's update, two passes per step
+    "one-pass": {"policy": {"fast": True}, "loss_size": "image"},       # score from the training forward
+    "native-loss": {"policy": {"fast": False}, "loss_size": "native"},  # loss at the decoder's 1/4 resolution
+    "fast": FAST,                                                       # both (+ fused AdamW)
+    "fast-nodropout": {**FAST, "adapter": {"dropout": 0.0}},            # what LoRA dropout costs
+    "fast-2threads": {**FAST, "threads": 2},
+    "fast-short": {"policy": {"fast": True, **SHORT}, "loss_size": "native"},  # 4x lr, <= 10 steps
 }
 
 
@@ -45,7 +51,7 @@ def collect(model, reg, n: int, frames: int | None, max_videos: int = 10):
     from litcore.vos.episodes import video_object_episodes
     from litcore.vos.synth import make_video
 
-    sizes = sorted({size for _, size in SETTINGS.values()})
+    sizes = sorted({v["loss_size"] for v in SETTINGS.values()})
     out: list[dict] = []
     policy = reg.create("policy", "every", fast=True)
     inner = policy.update
@@ -61,6 +67,33 @@ def collect(model, reg, n: int, frames: int | None, max_videos: int = 10):
         if len(out) >= n:
             break
     return out[:n]
+
+
+def synthetic(model, n: int):
+    """n corrections without running the image encoder: random memory-conditioned features of the
+    decoder's real shapes (256 x S/16 x S/16 plus the two high-res levels) and generated masks as targets.
+
+    For timing the real-size decoder on a CPU, where encoding 1024-px frames would dominate the run.
+    """
+    from litcore.vos.synth import make_video
+    from litcore_vos_sam2.task import Sample
+
+    size = model.predictor.image_size
+    e = size // 16
+    dec = model.adaptable_module()
+    out = []
+    g = torch.Generator().manual_seed(0)
+    for i in range(n):
+        video = make_video("hard", i, num_frames=2)
+        gt = video.object_mask(1, 1)
+        feat = torch.randn(1, 256, e, e, generator=g)
+        hr = None
+        if getattr(dec, "use_high_res_features", False):
+            hr = [torch.randn(1, dec.transformer_dim // 8, 4 * e, 4 * e, generator=g),
+                  torch.randn(1, dec.transformer_dim // 4, 2 * e, 2 * e, generator=g)]
+        base = Sample(feat, hr, torch.zeros(1), torch.zeros(1), gt)
+        out.append({v["loss_size"]: _resample(model, base, v["loss_size"]) for v in SETTINGS.values()})
+    return out
 
 
 def _resample(model, sample, size: str):
@@ -87,37 +120,55 @@ def pctl(xs: list[float], q: float) -> float:
 def run(model, reg, adapter_name: str, samples, settings: list[str], fixed_steps: int | None) -> dict:
     from litcore.loop import seed_everything
 
-    adapter = reg.create("adapter", adapter_name)
-    seed_everything(0)
-    adapter.attach(model.adaptable_module(), model.adapter_targets(adapter.target_kind))
     extra = {} if fixed_steps is None else {"max_steps": fixed_steps, "patience": 10**6, "zero_check_step": -1}
-    policies = {s: reg.create("policy", "every", **SETTINGS[s][0], **extra) for s in settings}
+    adapters, policies, warm = {}, {}, {}
+    for s in settings:
+        conf = SETTINGS[s]
+        adapters[s] = reg.create("adapter", adapter_name, **conf.get("adapter", {}))
+        seed_everything(0)  # same initial adapter weights for every setting
+        adapters[s].attach(model.adaptable_module(), model.adapter_targets(adapters[s].target_kind))
+        policies[s] = reg.create("policy", "every", **{**conf["policy"], **extra})
+        warm[s] = reg.create("policy", "every", **{**conf["policy"], "max_steps": 2})
     times = {s: [] for s in settings}
     steps = {s: [] for s in settings}
     finals = {s: [] for s in settings}
-    for k, per_size in enumerate([None, *samples]):  # the first (untimed) pass warms up allocations and kernels
+    threads = torch.get_num_threads()
+    for k, per_size in enumerate([None, *samples]):  # k = 0: an untimed 2-step warm-up (allocations, kernels)
         for s in settings:
-            size = SETTINGS[s][1]
-            sample = (samples[0] if per_size is None else per_size)[size]
-            model.loss_size = _loss_size(model, size)
-            adapter.reset()
+            conf = SETTINGS[s]
+            sample = (samples[0] if per_size is None else per_size)[conf["loss_size"]]
+            model.loss_size = _loss_size(model, conf["loss_size"])
+            adapters[s].reset()
             seed_everything(k)
-            rep = policies[s].update(adapter, model, sample)
+            torch.set_num_threads(conf.get("threads", threads))
+            rep = (warm[s] if per_size is None else policies[s]).update(adapters[s], model, sample)
+            torch.set_num_threads(threads)
             if per_size is not None:
                 times[s].append(rep.seconds)
                 steps[s].append(rep.steps)
-                finals[s].append(model.score(adapter.module, sample))
+                finals[s].append(model.score(adapters[s].module, sample))
     res = {}
     for s in settings:
         t = times[s]
         res[s] = {"median_s": statistics.median(t), "p95_s": pctl(t, 0.95), "mean_steps": statistics.mean(steps[s]),
                   "ms_per_step": 1000 * sum(t) / sum(steps[s]), "final_iou_mean": statistics.mean(finals[s]),
-                  "n": len(t)}
+                  "n": len(t), "steps": steps[s]}
     base = res[settings[0]]
     for s in settings:
         res[s]["speedup_median"] = base["median_s"] / res[s]["median_s"]
         res[s]["speedup_per_step"] = base["ms_per_step"] / res[s]["ms_per_step"]
-    return {"adapter": adapter_name, "parameters": adapter.num_parameters(), "settings": res}
+    return {"adapter": adapter_name, "parameters": adapters[settings[0]].num_parameters(), "settings": res}
+
+
+def optimizer_build_ms(model, reg, repeats: int = 50) -> float:
+    """What a fresh AdamW per correction costs (the case for reusing one)."""
+    adapter = reg.create("adapter", "lora")
+    adapter.attach(model.adaptable_module(), model.adapter_targets("lora"))
+    params = adapter.trainable_parameters()
+    start = time.perf_counter()
+    for _ in range(repeats):
+        torch.optim.AdamW(params, lr=1e-4, weight_decay=0.0)
+    return 1000 * (time.perf_counter() - start) / repeats
 
 
 def revision_latency(model, reg, samples, repeats: int = 20) -> dict:
@@ -146,8 +197,9 @@ def main() -> None:
     ap.add_argument("--samples", type=int, default=12)
     ap.add_argument("--frames", type=int, default=None, help="frames per generated video (default: the split's)")
     ap.add_argument("--adapters", default="lora,full")
-    ap.add_argument("--settings", default="faithful,fast,one-pass,native-loss")
+    ap.add_argument("--settings", default=",".join(SETTINGS))
     ap.add_argument("--fixed-steps", type=int, default=None, help="no early stopping: exactly this many steps")
+    ap.add_argument("--synthetic", action="store_true", help="random features of the real shapes (no image encoder)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--json", default=None, help="write the results here")
@@ -159,14 +211,15 @@ def main() -> None:
     ckpt = None if args.checkpoint == "null" else args.checkpoint
     model = reg.create("model", "sam2", config=args.config, checkpoint=ckpt, device=args.device)
     t0 = time.perf_counter()
-    samples = collect(model, reg, args.samples, args.frames)
+    samples = (synthetic(model, args.samples) if args.synthetic else collect(model, reg, args.samples, args.frames))
     settings = args.settings.split(",")
-    out = {"model": model.describe(), "samples": len(samples), "collect_s": time.perf_counter() - t0,
+    out = {"model": model.describe(), "samples": len(samples), "synthetic": args.synthetic, "collect_s": time.perf_counter() - t0,
            "fixed_steps": args.fixed_steps, "threads": args.threads,
            "machine": f"{platform.machine()} {platform.processor() or 'cpu'}", "torch": torch.__version__,
            "embedding": list(samples[0]["image"].feat.shape),
            "high_res": [list(h.shape) for h in samples[0]["image"].high_res or []],
            "revision": revision_latency(model, reg, samples),
+           "optimizer_build_ms": optimizer_build_ms(model, reg),
            "updates": [run(model, reg, a, samples, settings, args.fixed_steps) for a in args.adapters.split(",")]}
     print(json.dumps(out, indent=2))
     if args.json:

@@ -20,7 +20,7 @@ def resolve_device(device: str = "auto") -> str:
 
 def sam2_model(config: str | None = "default", checkpoint: str | None = "default", hf_model_id: str | None = None,
                device: str = "auto", image_size: int | None = None, overrides: list[str] | None = None,
-               loss_size: int | None = None, seed: int = 0, predictor_class: str = PREDICTOR,
+               loss_size: int | str | None = None, seed: int = 0, predictor_class: str = PREDICTOR,
                object_score_loss: float = 0.0, **predictor_kwargs: Any):
     """Build the SAM2 task model.
 
