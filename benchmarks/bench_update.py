@@ -120,7 +120,7 @@ def pctl(xs: list[float], q: float) -> float:
 def run(model, reg, adapter_name: str, samples, settings: list[str], fixed_steps: int | None) -> dict:
     from litcore.loop import seed_everything
 
-    extra = {} if fixed_steps is None else {"max_steps": fixed_steps, "patience": 10**6, "zero_check_step": -1}
+    extra = {} if fixed_steps is None else {"max_steps": fixed_steps, "patience": 10**6, "zero_check_step": 10**6}
     adapters, policies, warm = {}, {}, {}
     for s in settings:
         conf = SETTINGS[s]

@@ -161,8 +161,16 @@ def plan(cfg: BenchConfig, out: str | Path) -> list[Cell]:
 
 
 def _with_method(base: ExperimentSpec, method: str, cfg: BenchConfig) -> ExperimentSpec:
-    spec = replace(base, method=method)  # __post_init__ resolves the method's adapter and policy
+    from litcore.plugins import build_registry
+
+    global _REGISTRY
+    _REGISTRY = _REGISTRY or build_registry()
+    m = _REGISTRY.get("method", method).factory()
+    spec = replace(base, method=method, adapter=m.adapter, policy=m.policy, mode=m.mode)
     return replace(spec, adapter_options=dict(cfg.adapter_options.get(spec.adapter, {})))
+
+
+_REGISTRY = None  # the methods' registry, built once per process for planning
 
 
 def _done(cell: Cell) -> bool:

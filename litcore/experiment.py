@@ -12,20 +12,10 @@ from typing import Any, Callable, Iterator, Sequence
 
 from litcore.errors import LitcoreError
 from litcore.loop import EpisodeRecord, LiveTrainer, StepRecord
+from litcore.options import check_oracle, check_options
 from litcore.plugins import build_registry
 from litcore.registry import Registry
 from litcore.results import RunWriter
-
-# named methods of the paper: adapter, policy and loop mode
-METHODS = {
-    "baseline": {"adapter": "none", "policy": "every", "mode": "propose"},
-    "lit-lora": {"adapter": "lora", "policy": "every", "mode": "propose"},
-    "lit-ft": {"adapter": "full", "policy": "every", "mode": "propose"},
-    "no-cl": {"adapter": "lora", "policy": "first", "mode": "propose"},
-    "lit-3lora": {"adapter": "lora-pool", "policy": "every", "mode": "propose"},
-    "replace-decoder": {"adapter": "lora", "policy": "every", "mode": "replace"},
-}
-
 
 class IncompatibleComponentsError(ValueError):
     """A dataset, model and oracle that belong to different tasks."""
@@ -51,13 +41,6 @@ class ExperimentSpec:
     seed: int = 0
     mode: str = "propose"
 
-    def __post_init__(self) -> None:
-        if self.method is not None:
-            if self.method not in METHODS:
-                raise ValueError(f"unknown method {self.method!r}; choose from {', '.join(METHODS)}")
-            m = METHODS[self.method]
-            self.adapter, self.policy, self.mode = m["adapter"], m["policy"], m["mode"]
-
 
 class Experiment:
     """Components built from a spec; `records()` runs it lazily."""
@@ -65,23 +48,39 @@ class Experiment:
     def __init__(self, spec: ExperimentSpec, registry: Registry | None = None) -> None:
         self.spec = spec
         reg = registry or build_registry()
+        method = reg.get("method", spec.method).factory() if spec.method is not None else None
+        if method is not None:  # the method names the components; the spec records what it resolved to
+            spec.adapter, spec.policy, spec.mode = method.adapter, method.policy, method.mode
         model_entry = reg.get("model", spec.model)
         data_entry = reg.get("dataset", spec.dataset)
         if model_entry.task and data_entry.task and model_entry.task != data_entry.task:
             raise IncompatibleComponentsError(
                 f"model {spec.model!r} is a {model_entry.task} model but dataset {spec.dataset!r} is {data_entry.task}"
             )
+        adapter_entry, policy_entry = reg.get("adapter", spec.adapter), reg.get("policy", spec.policy)
+        # every option is checked against its factory before anything is built or run
+        check_options(model_entry, spec.model_options)
+        check_options(data_entry, spec.dataset_options)
         self.dataset = data_entry.factory(**spec.dataset_options)
         self.model = model_entry.factory(**spec.model_options)
         oracle_name = spec.oracle or self.model.default_oracle
         oracle_entry = reg.get("oracle", oracle_name)
-        if oracle_entry.task and oracle_entry.task != model_entry.task:
-            raise IncompatibleComponentsError(f"oracle {oracle_name!r} is for {oracle_entry.task}, not {model_entry.task}")
+        check_oracle(oracle_entry, model_entry, self.model)
+        check_options(oracle_entry, spec.oracle_options)
+        adapter_options = {**self.model.default_adapter_options(spec.adapter),
+                           **(method.adapter_options if method else {}), **spec.adapter_options}
+        policy_options = {**self.model.default_policy_options(spec.policy),
+                          **(method.policy_options if method else {}), **spec.policy_options}
+        check_options(adapter_entry, adapter_options)
+        check_options(policy_entry, policy_options)
         self.oracle = oracle_entry.factory(**spec.oracle_options)
+        self.registered = {"model": spec.model, "dataset": spec.dataset, "oracle": oracle_name,
+                           "adapter": spec.adapter, "policy": spec.policy, "method": spec.method}
+        self.options = {"adapter": adapter_options, "policy": policy_options}
         self.trainer = LiveTrainer(
-            self.model, self.oracle, reg.create("adapter", spec.adapter, **spec.adapter_options),
-            reg.create("policy", spec.policy, **spec.policy_options), seed=spec.seed,
-            adapter_targets=spec.adapter_targets, max_corrections=spec.max_corrections, mode=spec.mode)
+            self.model, self.oracle, adapter_entry.factory(**adapter_options), policy_entry.factory(**policy_options),
+            seed=spec.seed, adapter_targets=spec.adapter_targets, max_corrections=spec.max_corrections,
+            mode=spec.mode)
 
     def episodes(self):
         return self.dataset.episodes(groups=self.spec.groups, objects=self.spec.objects)
@@ -90,8 +89,13 @@ class Experiment:
         return self.trainer.run(self.episodes())
 
     def manifest(self) -> dict[str, Any]:
-        return {"spec": asdict(self.spec), "components": self.trainer.describe(),
-                "group_noun": getattr(self.model, "group_noun", "group")}
+        components = self.trainer.describe()
+        components["oracle"] = self.registered["oracle"]  # the registered name, not the class's
+        return {"spec": asdict(self.spec), "components": components, "registered": self.registered,
+                "effective_options": self.options,
+                "group_noun": getattr(self.model, "group_noun", "group"),
+                "score_name": getattr(self.model, "score_name", "score"),
+                "prediction_kind": getattr(self.model, "prediction_kind", None)}
 
 
 def run_to_dir(exp: Experiment, out_dir: str | Path, *, keep_going: bool = False,

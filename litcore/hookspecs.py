@@ -69,6 +69,17 @@ def litcore_register_policies(register: Register) -> None:
 
 
 @hookspec
+def litcore_register_methods(register: Register) -> None:
+    """Register named methods: an adapter, an update policy and a loop mode under one name.
+
+    :param register: call ``register(name, Method(adapter=..., policy=..., mode="propose",
+        adapter_options={...}, policy_options={...}), description=...)``
+        (:class:`litcore.methods.Method`); ``lit run --method NAME`` selects it.
+        The built-in methods (``baseline``, ``lit-lora``, ...) register here too.
+    """
+
+
+@hookspec
 def litcore_register_demos(register: Register) -> None:
     """Register the `lit demo` of a task (the embedded model and data, no downloads).
 

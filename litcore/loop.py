@@ -100,6 +100,8 @@ class LiveTrainer:
         self.mode = mode
         self.seed = seed
         self.max_corrections = max_corrections
+        # an update "fits" its correction when its best training score reaches the oracle's threshold
+        self.fit_score = float(getattr(oracle, "tau", None) or 0.5)
         seed_everything(seed)  # adapter initial weights depend only on the seed
         targets = adapter_targets if adapter_targets is not None else model.adapter_targets(adapter.target_kind)
         self.adapter.attach(model.adaptable_module(), targets)
@@ -153,7 +155,8 @@ class LiveTrainer:
                 session.install(learner.module)
             rec.update = {"steps": report.steps, "seconds": report.seconds,
                           "best_score": report.best_score, "final_score": report.final_score,
-                          "samples": report.samples}
+                          "samples": report.samples, "lr": report.lrs[-1] if report.lrs else None,
+                          "lr_max": max(report.lrs, default=None), "fit": report.best_score >= self.fit_score}
         return rec
 
     def _propose(self, session, item: Item, rec: StepRecord):

@@ -27,6 +27,7 @@ class CorrectionStats:
     by_type: dict[str, int] = field(default_factory=dict)
     update_seconds: list[float] = field(default_factory=list)
     update_steps: list[int] = field(default_factory=list)
+    updates_unfit: int = 0          # updates whose adapter still failed its own correction
     proposals: int = 0
     scores: list[float] = field(default_factory=list)
 
@@ -46,6 +47,7 @@ class CorrectionStats:
         if record.update is not None:
             self.update_seconds.append(record.update["seconds"])
             self.update_steps.append(record.update["steps"])
+            self.updates_unfit += record.update.get("fit") is False
 
     def compute(self) -> dict[str, Any]:
         n_upd = len(self.update_seconds)
@@ -59,6 +61,7 @@ class CorrectionStats:
             "auto_corrections": self.auto_corrections,
             "proposals": self.proposals,
             "updates": n_upd,
+            "updates_unfit": self.updates_unfit,
             "update_seconds_mean": sum(self.update_seconds) / n_upd if n_upd else 0.0,
             "update_seconds_total": sum(self.update_seconds),
             "update_steps_mean": sum(self.update_steps) / n_upd if n_upd else 0.0,

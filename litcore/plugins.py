@@ -12,12 +12,13 @@ from __future__ import annotations
 import importlib
 import importlib.metadata as md
 import os
+import sys
 from dataclasses import dataclass, field
 
 import pluggy
 
 from litcore import hookspecs
-from litcore.registry import KINDS, Registry
+from litcore.registry import KINDS, Registry, hook_name
 
 GROUP = "litcore"
 BUILTIN_PLUGINS = ("litcore.builtins", "litcore.vos.plugin")
@@ -88,14 +89,38 @@ def _load_one(pm: pluggy.PluginManager, ep: md.EntryPoint) -> None:
 
 
 def build_registry(pm: pluggy.PluginManager | None = None) -> Registry:
-    """Call every registration hook, attributing each component to its plugin."""
+    """Call every registration hook through pluggy, attributing each component to its plugin.
+
+    The hooks go through pluggy's own hook call, so ``tryfirst``/``trylast`` and
+    hook wrappers apply as in any pluggy project. Which plugin called
+    ``register`` is read off the call stack: the frame of one of that hook's
+    implementations.
+    """
     pm = pm or get_plugin_manager()
     reg = Registry()
     for kind in KINDS:
-        caller = getattr(pm.hook, f"litcore_register_{kind}s" if kind != "policy" else "litcore_register_policies")
-        for impl in caller.get_hookimpls():  # registration order (pluggy *calls* hooks in reverse)
-            impl.function(register=reg.registrar(kind, impl.plugin_name))
+        caller = getattr(pm.hook, hook_name(kind))
+        owners = {_code(impl.function): impl.plugin_name for impl in caller.get_hookimpls()}
+
+        def register(name: str, factory, *, _kind: str = kind, _owners: dict = owners, **kw) -> None:
+            reg.registrar(_kind, _calling_plugin(_owners))(name, factory, **kw)
+
+        caller(register=register)
     return reg
+
+
+def _code(function):
+    return getattr(function, "__code__", None) or getattr(getattr(function, "__func__", None), "__code__", None)
+
+
+def _calling_plugin(owners: dict) -> str:
+    frame = sys._getframe(2)
+    while frame is not None:
+        owner = owners.get(frame.f_code)
+        if owner is not None:
+            return owner
+        frame = frame.f_back
+    return "<unknown>"
 
 
 def plugin_infos(pm: pluggy.PluginManager, reg: Registry) -> list[PluginInfo]:

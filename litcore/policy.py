@@ -5,18 +5,27 @@ correction only, with a fresh AdamW (lr 1e-4, weight decay 0), at most 40
 steps, stopping early when there was no improvement for 10 steps and the best
 score is above 0.6, or at step 10 if the best score is still 0. The weights of
 the last step are kept (as the authors' code does); `keep_best` is an option.
+
+How big each step is comes from a step-size rule (`litcore.step_size`): the
+paper's is constant; the `calibrated` policy grows it within an update until
+the adapter fits its correction. Both run through the same step loop below,
+whose single step is `train_step`: two passes (train, then decode again to
+score; the paper's code, `fast=false`) or one (`fast=true`: the score comes
+from the training forward; docs/performance.md measures both).
 """
 
 from __future__ import annotations
 
 import time
 from collections import deque
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 import torch
 
 from litcore.adapters.base import Adapter
+from litcore.errors import LitcoreError
+from litcore.step_size import ConstantStep, GrowingStep, StepSize
 from litcore.task import Learner
 from litcore.types import UpdateReport
 
@@ -44,6 +53,19 @@ class _ModeSwitch:
             m.__dict__["training"] = mode
 
 
+class PolicyOptionError(LitcoreError, ValueError):
+    """An update-policy option out of range (checked when the policy is built, before any episode)."""
+
+
+def _check(ok: bool, option: str, value: Any, rule: str) -> None:
+    if not ok:
+        raise PolicyOptionError(f"policy option {option}={value!r} is out of range: {rule}")
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 @dataclass
 class PolicyConfig:
     trigger: str = "every"          # "every": each correction; "first": only the first (no continual learning)
@@ -55,17 +77,61 @@ class PolicyConfig:
     zero_check_step: int = 10
     replay: int = 0                 # also train on up to this many earlier corrections
     keep_best: bool = False
-    fast: bool = False              # one forward per step (score from the training pass), fused AdamW; see train_step
+    min_gain: float = 0.0           # a smaller rise of the best score does not reset patience (paper: 0)
+    fast: bool = False              # one forward per step (score from the training pass) + fused AdamW
+
+    def __post_init__(self) -> None:
+        _check(self.trigger in TRIGGERS, "trigger", self.trigger, f"choose from {', '.join(TRIGGERS)}")
+        for name in ("max_steps", "patience", "zero_check_step"):
+            value = getattr(self, name)
+            _check(isinstance(value, int) and not isinstance(value, bool) and value >= 1, name, value,
+                   "a whole number >= 1")
+        _check(isinstance(self.replay, int) and not isinstance(self.replay, bool) and self.replay >= 0,
+               "replay", self.replay, "a whole number >= 0")
+        _check(_number(self.lr) and 0 < self.lr <= 1, "lr", self.lr, "a number in (0, 1]")
+        _check(_number(self.weight_decay) and self.weight_decay >= 0, "weight_decay", self.weight_decay,
+               "a number >= 0")
+        _check(_number(self.min_best_score), "min_best_score", self.min_best_score, "a number")
+        _check(isinstance(self.keep_best, bool), "keep_best", self.keep_best, "true or false")
+        _check(isinstance(self.fast, bool), "fast", self.fast, "true or false")
+        _check(_number(self.min_gain) and self.min_gain >= 0, "min_gain", self.min_gain, "a number >= 0")
+
+    def step_size(self) -> StepSize:
+        """A fresh step-size rule for one update (the paper's: constant `lr`)."""
+        return ConstantStep(self.lr)
 
 
-def make_optimizer(params: list[torch.nn.Parameter], cfg: PolicyConfig) -> torch.optim.Optimizer:
+@dataclass
+class CalibratedConfig(PolicyConfig):
+    """The paper's update plus a step size that grows until the correction is fitted.
+
+    Constants chosen on the synthetic `train` split (docs/calibrated-update.md).
+    """
+
+    growth: float = 3.0             # step size x growth after a step that gained < min_gain
+    max_lr: float = 1e-2            # upper bound of the step size
+    min_gain: float = 0.02          # a smaller gain of the best score is "not improving" (grow; patience)
+    keep_best: bool = True          # a grown step can overshoot: keep the best weights, not the last
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _check(_number(self.growth) and self.growth >= 1, "growth", self.growth, "a number >= 1")
+        _check(_number(self.max_lr) and self.lr <= self.max_lr <= 1, "max_lr", self.max_lr,
+               f"a number in [lr={self.lr}, 1]")
+
+    def step_size(self) -> StepSize:
+        return GrowingStep(self.lr, growth=self.growth, max_lr=self.max_lr, min_gain=self.min_gain,
+                           fitted=self.min_best_score)
+
+
+def make_optimizer(params: list[torch.nn.Parameter], lr: float, cfg: PolicyConfig) -> torch.optim.Optimizer:
     """A fresh AdamW per correction (the paper); `fast` uses torch's fused kernel (one call for all tensors)."""
     fused = cfg.fast and all(p.device.type in ("cpu", "cuda") for p in params)
-    return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay, fused=fused or None)
+    return torch.optim.AdamW(params, lr=lr, weight_decay=cfg.weight_decay, fused=fused or None)
 
 
 def train_step(learner: Learner, module: torch.nn.Module, batch: list[Any], optimizer: torch.optim.Optimizer,
-               set_mode: Any, *, one_pass: bool) -> tuple[float, float]:
+               set_mode: Any, *, one_pass: bool, on_score: Any = None) -> tuple[float, float]:
     """One optimiser step on `batch`; returns (loss, score of batch[-1]).
 
     Two-pass (the paper's code): train, step, then decode again in eval mode to
@@ -73,12 +139,17 @@ def train_step(learner: Learner, module: torch.nn.Module, batch: list[Any], opti
     frame from the training forward itself, i.e. the weights *before* the step
     and with dropout on, so early stopping lags one step and no second decode
     runs. Learners without `loss_and_score` always take the two-pass path.
+    `on_score(score)` runs while the scored weights are still the module's (to
+    snapshot the best ones).
     """
     one_pass = one_pass and hasattr(learner, "loss_and_score")
     set_mode(True)
     optimizer.zero_grad(set_to_none=True)
     if one_pass:
         loss, score = learner.loss_and_score(module, batch)
+        score = float(score)
+        if on_score is not None:
+            on_score(score)
     else:
         loss = learner.loss(module, batch)
     loss.backward()
@@ -86,21 +157,24 @@ def train_step(learner: Learner, module: torch.nn.Module, batch: list[Any], opti
     if not one_pass:
         set_mode(False)
         with torch.no_grad():
-            score = learner.score(module, batch[-1])
-    return float(loss.detach()), float(score)
+            score = float(learner.score(module, batch[-1]))
+        if on_score is not None:
+            on_score(score)
+    return float(loss.detach()), score
 
 
 class UpdatePolicy:
     """Decides whether to update after a correction, then runs the update."""
 
     name = "every"
+    config_class: type[PolicyConfig] = PolicyConfig
 
     def __init__(self, **options: Any) -> None:
-        self.config = PolicyConfig(**options)
-        if self.config.trigger not in TRIGGERS:
-            raise ValueError(f"unknown trigger {self.config.trigger!r}; choose from {TRIGGERS}")
-        if self.config.max_steps < 1:
-            raise ValueError("max_steps must be >= 1")
+        valid = [f.name for f in fields(self.config_class)]
+        unknown = sorted(set(options) - set(valid))
+        if unknown:
+            raise PolicyOptionError(f"unknown policy option {unknown[0]!r}; valid options: {', '.join(valid)}")
+        self.config = self.config_class(**options)
         self._buffer: deque[Any] = deque(maxlen=max(self.config.replay, 0) or None)
 
     def reset(self) -> None:
@@ -118,27 +192,39 @@ class UpdatePolicy:
         module = adapter.module
         batch = [*self._buffer, sample] if cfg.replay > 0 else [sample]
         params = adapter.trainable_parameters()
-        optimizer = make_optimizer(params, cfg)
+        rule = cfg.step_size()
+        lr = rule.lr
+        optimizer = make_optimizer(params, lr, cfg)
         start = time.perf_counter()
         set_mode = _ModeSwitch(module)
         best, since_best, step = float("-inf"), 0, 0
         best_state = None
         losses: list[float] = []
+        lrs: list[float] = []
         score = 0.0
+
+        def snapshot_if_best(s: float) -> None:
+            nonlocal best_state
+            if cfg.keep_best and s > best:
+                best_state = {k: v.clone() for k, v in adapter.state_dict().items()}
+
         for step in range(1, cfg.max_steps + 1):
-            loss, score = train_step(learner, module, batch, optimizer, set_mode,
-                                     one_pass=cfg.fast and not cfg.keep_best)  # keep_best snapshots post-step weights
+            loss, score = train_step(learner, module, batch, optimizer, set_mode, one_pass=cfg.fast,
+                                     on_score=snapshot_if_best)
             losses.append(loss)
-            if score > best:
-                best, since_best = score, 0
-                if cfg.keep_best:
-                    best_state = {k: v.clone() for k, v in adapter.state_dict().items()}
-            else:
-                since_best += 1
+            lrs.append(lr)
+            previous_best = best
+            since_best = 0 if score > best + cfg.min_gain else since_best + 1
+            best = max(best, score)
             if since_best >= cfg.patience and best > cfg.min_best_score:
                 break
             if step == cfg.zero_check_step and best <= 0.0:
                 break
+            next_lr = rule.observe(score, previous_best, best)
+            if next_lr != lr:
+                lr = next_lr
+                for group in optimizer.param_groups:
+                    group["lr"] = lr
         if cfg.keep_best and best_state is not None:
             adapter.load_state_dict(best_state)
             score = best
@@ -147,7 +233,7 @@ class UpdatePolicy:
         if cfg.replay > 0:
             self._buffer.append(sample)
         return UpdateReport(steps=step, seconds=time.perf_counter() - start, best_score=best,
-                            final_score=score, samples=len(batch), losses=losses)
+                            final_score=score, samples=len(batch), losses=losses, lrs=lrs)
 
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, **asdict(self.config)}
@@ -170,3 +256,15 @@ def replay(**options: Any) -> UpdatePolicy:
     policy = UpdatePolicy(**{"replay": 4, **options, "trigger": "every"})
     policy.name = "replay"
     return policy
+
+
+class CalibratedPolicy(UpdatePolicy):
+    """Every correction, with a step size that adapts within the update (`CalibratedConfig`)."""
+
+    name = "calibrated"
+    config_class = CalibratedConfig
+
+
+def calibrated(**options: Any) -> UpdatePolicy:
+    """Train on each correction; grow the step size from `lr` while the fit does not improve."""
+    return CalibratedPolicy(**{"trigger": "every", **options})

@@ -10,12 +10,19 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-KINDS = ("model", "dataset", "oracle", "adapter", "policy", "demo")
-PLURAL = {"model": "models", "dataset": "datasets", "oracle": "oracles", "adapter": "adapters", "policy": "policies"}
+# the one list of component kinds; each has a hook `litcore_register_<plural>`
+KINDS = ("model", "dataset", "oracle", "adapter", "policy", "method", "demo")
+PLURAL = {"model": "models", "dataset": "datasets", "oracle": "oracles", "adapter": "adapters",
+          "policy": "policies", "method": "methods", "demo": "demos"}
+
+
+def hook_name(kind: str) -> str:
+    """The registration hook of a component kind (``litcore_register_policies`` for ``policy``)."""
+    return f"litcore_register_{PLURAL[kind]}"
 _NAME = re.compile(r"^[a-z][a-z0-9_.-]*$")
 
 
-class UnknownComponentError(LookupError):
+class UnknownComponentError(LookupError, ValueError):
     """Raised for a name nobody registered; the message lists what exists."""
 
 
@@ -32,6 +39,9 @@ class Entry:
     task: str | None = None
     description: str = ""
     options: dict[str, Any] = field(default_factory=dict)
+    # the kind of prediction a model makes or an oracle takes ("binary-mask", "label"); oracles are
+    # accepted for any model whose prediction kind they take, whatever its task
+    prediction: str | None = None
 
 
 class Registry:
@@ -44,8 +54,8 @@ class Registry:
         """A ``register`` callback bound to one kind and one plugin."""
 
         def register(name: str, factory: Callable[..., Any], *, task: str | None = None,
-                      description: str = "", **options: Any) -> None:
-            self.add(Entry(kind, name, factory, plugin, task, description, options))
+                     description: str = "", prediction: str | None = None, **options: Any) -> None:
+            self.add(Entry(kind, name, factory, plugin, task, description, options, prediction))
 
         return register
 

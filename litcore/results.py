@@ -19,12 +19,13 @@ from importlib import metadata as md
 from pathlib import Path
 from typing import Any, Iterable
 
+from litcore.diagnostics import learning_warning
 from litcore.loop import EpisodeRecord, StepRecord
 
 CSV_FIELDS = ["episode_id", "group", "checked", "user_corrections", "clicks", "point_corrections",
               "mask_corrections", "auto_corrections", "updates", "update_seconds_mean", "J", "seconds"]
 SUMMED = ["checked", "user_corrections", "clicks", "point_corrections", "mask_corrections",
-          "auto_corrections", "updates", "update_seconds_total"]
+          "auto_corrections", "updates", "updates_unfit", "update_seconds_total"]
 
 
 def versions(dists: Iterable[str] = ("litcore", "torch", "numpy", "peft", "sam2", "pluggy")) -> dict[str, str]:
@@ -121,6 +122,7 @@ def summarize(episodes: list[dict[str, Any]]) -> dict[str, Any]:
                    "user_corrections_per_group": totals["user_corrections"] / n if n else None,
                    "update_seconds_mean": totals["update_seconds_total"] / upd if upd else None,
                    "J": sum(all_j) / len(all_j) if all_j else None},
+        "learning_warning": learning_warning(totals),
     }
 
 

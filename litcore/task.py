@@ -96,6 +96,16 @@ class TaskModel(ABC):
     task: str = "task"
     default_oracle: str = ""
     group_noun: str = "group"  # what a dataset group is to a user ("video", "stream"): tables and plots say it
+    score_name: str = "score"  # what the oracle's mean score is called in output ("J" for VOS, "accuracy")
+    prediction_kind: str | None = None  # "binary-mask", "label", ...: which oracles can review it
+
+    def default_adapter_options(self, adapter: str) -> dict[str, Any]:
+        """Options this backbone wants for an adapter kind (e.g. a LoRA rank); the user's override them."""
+        return {}
+
+    def default_policy_options(self, policy: str) -> dict[str, Any]:
+        """Options this backbone wants for an update policy (e.g. a step size); the user's override them."""
+        return {}
 
     @abstractmethod
     def adaptable_module(self) -> Any:

@@ -86,3 +86,4 @@ class UpdateReport:
     final_score: float
     samples: int
     losses: list[float] = field(default_factory=list)
+    lrs: list[float] = field(default_factory=list)  # the step size of each step

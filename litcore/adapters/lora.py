@@ -1,4 +1,4 @@
-"""LoRA through peft's low-level API, on any torch module.
+"""LoRA through peft's low-level API, on any torch module (Linear, Conv1d/2d/3d, Embedding layers).
 
 peft's ``inject_adapter_in_model`` works on plain ``nn.Module`` trees (SAM2's
 decoder, open_clip's vision tower) without a transformers model around them,
@@ -14,6 +14,10 @@ from typing import Any
 from torch import nn
 
 from litcore.adapters.base import Adapter, AdapterError, matching_modules
+
+
+# the layer types peft's LoRA handles (peft.tuners.lora.layer dispatch)
+SUPPORTED: tuple[type[nn.Module], ...] = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Embedding)
 
 
 class LoraAdapter(Adapter):
@@ -33,9 +37,15 @@ class LoraAdapter(Adapter):
         if targets is None:
             raise AdapterError("lora: the task gave no default targets; pass --adapter-targets")
         names = matching_modules(module, targets)
-        linear = [n for n in names if isinstance(dict(module.named_modules())[n], nn.Linear)]
-        if not linear:
-            raise AdapterError(f"lora: no nn.Linear of {type(module).__name__} matches {targets!r}")
+        if not names:
+            raise AdapterError(f"lora: no module of {type(module).__name__} matches {targets!r}")
+        subs = dict(module.named_modules())
+        for n in names:  # a silent skip would train less than the user asked for
+            if not isinstance(subs[n], SUPPORTED):
+                raise AdapterError(
+                    f"lora: target {n!r} is a {type(subs[n]).__name__}, which cannot take a LoRA; "
+                    f"supported: {', '.join(t.__name__ for t in SUPPORTED)} (narrow the pattern {targets!r})")
+        linear = names
         # one anchored regex of the exact names: peft full-matches a str pattern, whereas a list/set
         # of names also matches any module whose name merely *ends* with one of them
         # (`wrapper.block.attn.q_proj` for `block.attn.q_proj`), which would leak LoRA elsewhere

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from litcore.errors import LitcoreError
-from litcore.experiment import METHODS, Experiment, ExperimentSpec, IncompatibleComponentsError, run_to_dir
+from litcore.experiment import Experiment, ExperimentSpec, IncompatibleComponentsError, run_to_dir
 from litcore.plugins import PluginLoadError, build_registry, get_plugin_manager, plugin_infos
 from litcore.registry import PLURAL, RegistrationError, UnknownComponentError
 
@@ -47,8 +47,8 @@ def add_core_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="baseline vs LIT on the embedded model and data (no downloads)")
     p.add_argument("--task", default="vos", help="which task's demo (see `lit plugins`: demos)")
     p.add_argument("--out", default="lit-runs/demo", help="where results and plots go")
-    p.add_argument("--videos", type=int, default=None,
-                   help="number of generated videos / class streams (default: the task's, VOS 6, classification 10)")
+    p.add_argument("--groups", "--videos", dest="videos", type=int, default=None,
+                   help="number of generated groups: videos (VOS, default 6) or class streams (classification, 10)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--quiet", action="store_true")
     p.add_argument("--threads", type=int, default=1,
@@ -75,7 +75,8 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", required=True, help="registered model name (see `lit plugins`)")
     p.add_argument("--dataset", required=True, help="registered dataset name")
     p.add_argument("--root", help="dataset root folder (passed to the dataset as root=)")
-    p.add_argument("--method", choices=sorted(METHODS), help="shortcut for --adapter/--policy pairs of the paper")
+    p.add_argument("--method", help="a registered method: adapter + policy + mode under one name "
+                                     "(baseline, lit-lora, lit-ft, ...; see `lit plugins`)")
     p.add_argument("--adapter", default="none")
     p.add_argument("--policy", default="every")
     p.add_argument("--oracle", help="defaults to the model's oracle")
@@ -83,7 +84,8 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     for kind in ("model", "dataset", "oracle", "adapter", "policy"):
         p.add_argument(f"--{kind}-opt", action="append", metavar="KEY=VALUE", help=f"option for the {kind}")
     p.add_argument("--adapter-targets", help="regex of module names to adapt (default: the model's choice)")
-    p.add_argument("--videos", "--groups", dest="groups", help="comma-separated videos (groups) to run")
+    p.add_argument("--groups", "--videos", dest="groups",
+                   help="comma-separated groups to run (videos for VOS, class streams for classification)")
     p.add_argument("--objects", help="comma-separated object ids or video/id pairs")
     p.add_argument("--max-corrections", type=int, help="user-correction budget per episode")
     p.add_argument("--seed", type=int, default=0)
@@ -118,14 +120,27 @@ def spec_from_args(args: argparse.Namespace) -> ExperimentSpec:
 
 def cmd_plugins(args: argparse.Namespace) -> int:
     pm = get_plugin_manager()
-    infos = plugin_infos(pm, build_registry(pm))
+    reg = build_registry(pm)
+    infos = plugin_infos(pm, reg)
+    described = {(e.kind, e.name): e for e in reg.entries()}
     if args.json:
-        print(json.dumps([i.__dict__ for i in infos], indent=2))
+        out = []
+        for info in infos:
+            comps = [{"kind": kind, "name": n, "description": described[(kind, n)].description,
+                      "task": described[(kind, n)].task, "prediction": described[(kind, n)].prediction}
+                     for kind, names in sorted(info.registered.items()) for n in sorted(names)]
+            out.append({"name": info.name, "version": info.version, "hooks": info.hooks, "components": comps})
+        print(json.dumps(out, indent=2))
         return 0
     for info in infos:
         print(f"{info.name} {info.version or ''}".rstrip())
         for kind, names in sorted(info.registered.items()):
-            print(f"  {PLURAL.get(kind, kind + 's')}: {', '.join(sorted(names))}")
+            print(f"  {PLURAL.get(kind, kind + 's')}:")
+            for n in sorted(names):
+                e = described[(kind, n)]
+                tags = ", ".join(t for t in (e.task, e.prediction) if t)
+                tag = f" [{tags}]" if tags else ""
+                print(f"    {n}{tag}" + (f": {e.description}" if e.description else ""))
         if not info.registered:
             print(f"  hooks: {', '.join(info.hooks)}")
     return 0
@@ -147,11 +162,21 @@ def cmd_run(args: argparse.Namespace) -> int:
                              consumers=consumers, jobs=args.jobs)
     finally:
         progress.close()
-    t = summary["totals"]
-    print(f"{t['episodes']} episodes, {t['groups']} groups: {t['user_corrections']} user corrections "
-          f"({t['clicks']} clicks, {t['mask_corrections']} masks), {t['auto_corrections']} automatic; "
-          f"J={_f(t['J'])}; results in {args.out}")
+    print(run_line(summary, exp.manifest(), args.out))
+    if summary.get("learning_warning"):
+        print(f"warning: {summary['learning_warning']}")
     return 0
+
+
+def run_line(summary: dict[str, Any], manifest: dict[str, Any], out: Any) -> str:
+    """The one-line result of a run, in the task's words (its group noun, score name, correction kinds)."""
+    t = summary["totals"]
+    noun = manifest.get("group_noun", "group")
+    detail = ""
+    if manifest.get("prediction_kind") == "binary-mask":
+        detail = f" ({t['clicks']} clicks, {t['mask_corrections']} masks)"
+    return (f"{t['episodes']} episodes, {t['groups']} {noun}s: {t['user_corrections']} user corrections{detail}, "
+            f"{t['auto_corrections']} automatic; {manifest.get('score_name', 'score')}={_f(t['J'])}; results in {out}")
 
 
 def _set_threads(n: int | None) -> None:

@@ -1,4 +1,4 @@
-"""Mask primitives shared by the VOS loaders, oracles and writers.
+"""Label-map PNG I/O shared by the VOS loaders and writers (IoU and clicks: `litcore.masks`).
 
 Label maps are uint8 index images (pixel = object id, 0 background, 255 void).
 The readers here refuse anything that is not an index image because an RGB
@@ -14,6 +14,7 @@ import numpy as np
 from PIL import Image
 
 from litcore.errors import DataError
+from litcore.masks import bbox, iou, target_to_bool  # noqa: F401  (task-neutral; re-exported)
 from litcore.vos.video import VOID
 
 # Modes whose pixel values *are* the indices we want.
@@ -22,41 +23,6 @@ _INDEX_MODES = ("P", "L", "1")
 
 class MaskFormatError(DataError, ValueError):
     """A mask file that cannot be read as an index (label) image."""
-
-
-def target_to_bool(target: np.ndarray) -> np.ndarray:
-    """Foreground of a target: void (255) counts as background."""
-    t = np.asarray(target)
-    return (t > 0) & (t != VOID)
-
-
-def iou(pred: np.ndarray, target: np.ndarray) -> float:
-    """IoU of a boolean prediction against a 0/1/255 target, ignoring void.
-
-    Both empty (outside void) is a perfect answer, so it scores 1.0: an absent
-    object correctly predicted absent must not look like a failure.
-    """
-    pred = np.asarray(pred)
-    target = np.asarray(target)
-    if pred.shape != target.shape:
-        raise ValueError(f"iou: prediction shape {pred.shape} differs from target shape {target.shape}")
-    valid = target != VOID
-    p = pred.astype(bool) & valid
-    g = target_to_bool(target)
-    union = int(np.count_nonzero(p | g))
-    if union == 0:
-        return 1.0
-    return float(np.count_nonzero(p & g)) / union
-
-
-def bbox(mask: np.ndarray) -> tuple[int, int, int, int] | None:
-    """Inclusive (x0, y0, x1, y1) box of a boolean mask, None if it is empty."""
-    m = np.asarray(mask, dtype=bool)
-    rows = np.flatnonzero(m.any(axis=1))
-    if rows.size == 0:
-        return None
-    cols = np.flatnonzero(m.any(axis=0))
-    return int(cols[0]), int(rows[0]), int(cols[-1]), int(rows[-1])
 
 
 def davis_palette() -> bytes:

@@ -9,12 +9,6 @@ from __future__ import annotations
 from litcore.hookspecs import hookimpl
 
 
-def _click_oracle(tau: float = 0.5, max_clicks: int = 3):
-    from litcore.vos.clicks import ClickThenMaskOracle
-
-    return ClickThenMaskOracle(tau=float(tau), max_clicks=int(max_clicks))
-
-
 def davis_dataset(root: str, split: str | None = None, appearing_later: bool = True):
     """DAVIS-2017-format folders (JPEGImages/, Annotations/, optional ImageSets/<split>.txt)."""
     from litcore.vos.davis import DavisDataset
@@ -37,7 +31,9 @@ def _benchmark(kind: str, appearing_later: bool):
         return VideoDataset(ds.video_names, ds.video, appearing_later=bool(appearing_later))
 
     factory.__doc__ = loader.__doc__
-    return factory
+    from litcore.options import declare_options
+
+    return declare_options(factory, factory, loader)
 
 
 def synth_dataset(root: str | None = None, split: str = "hard", videos: int = 10, start: int = 0,
@@ -57,8 +53,10 @@ def synth_dataset(root: str | None = None, split: str = "hard", videos: int = 10
 
 @hookimpl
 def litcore_register_oracles(register):
-    register("vos-clicks", _click_oracle, task="vos",
-             description="<=3 clicks at the centre of the largest error, then the full mask (IoU tau=0.5)")
+    from litcore.mask_oracle import click_oracle
+
+    register("vos-clicks", click_oracle, prediction="binary-mask",
+             description="the VOS name of mask-clicks: <=3 error-centre clicks, then the full mask (IoU tau=0.5)")
 
 
 @hookimpl

@@ -212,8 +212,8 @@ def test_a_pattern_matching_nothing_names_the_pattern(cls):
         cls().attach(_net(), r"decoder\.nothing")
 
 
-def test_lora_needs_linear_targets_and_a_valid_rank():
-    with pytest.raises(AdapterError, match="nn.Linear"):
+def test_lora_refuses_a_matched_module_it_cannot_adapt_and_needs_a_valid_rank():
+    with pytest.raises(AdapterError, match=r"'block.norm' is a LayerNorm"):
         LoraAdapter().attach(_net(), r"block\.norm")
     with pytest.raises(AdapterError, match="targets"):
         LoraAdapter().attach(_net(), None)
@@ -284,3 +284,26 @@ def test_no_adapter_has_nothing_and_never_trains():
     assert not adapter.trained
     adapter.reset()
     assert adapter.updates == 0 and not adapter.trained
+
+
+class _Mixed(torch.nn.Module):
+    """One layer of each kind peft's LoRA supports, plus one it does not."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.c1, self.c2, self.c3 = torch.nn.Conv1d(3, 4, 3), torch.nn.Conv2d(3, 4, 3), torch.nn.Conv3d(3, 4, 3)
+        self.emb, self.lin, self.norm = torch.nn.Embedding(10, 4), torch.nn.Linear(4, 4), torch.nn.LayerNorm(4)
+
+
+@pytest.mark.parametrize("name", ["c1", "c2", "c3", "emb", "lin"])
+def test_lora_adapts_every_layer_type_peft_supports(name):
+    adapter = LoraAdapter(rank=2)
+    module = adapter.attach(_Mixed(), name)
+    trained = [n for n, p in module.named_parameters() if p.requires_grad]
+    assert trained and all(n.startswith(name + ".lora_") for n in trained)
+    assert adapter.targets == [name]
+
+
+def test_lora_names_the_unsupported_module_when_a_pattern_also_matches_a_linear():
+    with pytest.raises(AdapterError, match="'norm' is a LayerNorm"):
+        LoraAdapter().attach(_Mixed(), ["lin", "norm"])

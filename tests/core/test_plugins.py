@@ -43,8 +43,10 @@ def test_builtins_register_through_the_hooks():
     pm = get_plugin_manager(load_entrypoints=False)
     reg = build_registry(pm)
     assert reg.names("adapter") == ["full", "lora", "lora-pool", "none"]
-    assert reg.names("policy") == ["every", "first", "replay"]
-    assert reg.names("oracle") == ["vos-clicks"]
+    assert reg.names("policy") == ["calibrated", "every", "first", "replay"]
+    assert reg.names("oracle") == ["mask-clicks", "vos-clicks"]
+    assert reg.get("oracle", "vos-clicks").prediction == reg.get("oracle", "mask-clicks").prediction == "binary-mask"
+    assert reg.names("method") == ["baseline", "lit-3lora", "lit-auto", "lit-ft", "lit-lora", "no-cl", "replace-decoder"]
     assert reg.names("dataset") == ["davis", "lvos", "mose", "sav", "synth", "vost"]
     assert reg.names("model") == []  # models only come from plugins
     # they went through pluggy: each hook has the built-in module as an implementation
@@ -158,7 +160,7 @@ def test_unknown_component_lists_available_names():
     msg = str(info.value)
     assert "'lorax'" in msg
     assert all(n in msg for n in ("full", "lora", "none"))
-    with pytest.raises(UnknownComponentError, match="available policies: every, first, replay"):
+    with pytest.raises(UnknownComponentError, match="available policies: calibrated, every, first, replay"):
         reg.get("policy", "sometimes")
 
 
@@ -171,17 +173,42 @@ def test_duplicate_registration_names_both_plugins(monkeypatch):
         build_registry(pm)
     msg = str(info.value)
     assert "'lora'" in msg
-    # registration order: the plugin that came first keeps the name, the later one is blamed second
-    assert msg.index("'litcore.builtins'") < msg.index("'litcore_test_dup'")
+    # pluggy's call order (the later-registered plugin first): the first caller keeps the name
+    assert msg.index("'litcore_test_dup'") < msg.index("'litcore.builtins'")
 
 
-def test_components_register_in_plugin_registration_order(monkeypatch):
+def test_registration_goes_through_pluggys_hook_call_order(monkeypatch):
     seen: list[str] = []
     _module("litcore_test_a", monkeypatch, litcore_register_datasets=lambda register: seen.append("a"))
     _module("litcore_test_b", monkeypatch, litcore_register_datasets=lambda register: seen.append("b"))
     monkeypatch.setattr(plugins, "BUILTIN_PLUGINS", ("litcore_test_a", "litcore_test_b"))
     build_registry(get_plugin_manager(load_entrypoints=False))
-    assert seen == ["a", "b"]
+    assert seen == ["b", "a"]  # pluggy calls the most recently registered plugin first
+
+
+def test_tryfirst_and_hook_wrappers_apply_to_registration(monkeypatch):
+    seen: list[str] = []
+
+    def early(register):
+        seen.append("a")
+        register("early-data", dict, task="t")
+
+    def wrapper(register):
+        seen.append("wrap-before")
+        result = yield
+        seen.append("wrap-after")
+        return result
+
+    _module("litcore_test_a", monkeypatch, litcore_register_datasets=early)
+    _module("litcore_test_b", monkeypatch, litcore_register_datasets=lambda register: seen.append("b"))
+    _module("litcore_test_w", monkeypatch, litcore_register_datasets=wrapper)
+    # the markers `_module` applies carry no options: set pluggy's tryfirst / wrapper ones
+    hookimpl(tryfirst=True)(sys.modules["litcore_test_a"].litcore_register_datasets)
+    hookimpl(wrapper=True)(sys.modules["litcore_test_w"].litcore_register_datasets)
+    monkeypatch.setattr(plugins, "BUILTIN_PLUGINS", ("litcore_test_a", "litcore_test_b", "litcore_test_w"))
+    reg = build_registry(get_plugin_manager(load_entrypoints=False))
+    assert seen == ["wrap-before", "a", "b", "wrap-after"]
+    assert reg.get("dataset", "early-data").plugin == "litcore_test_a"
 
 
 @pytest.mark.parametrize("name", ["LoRA", "1lora", "lo ra", "", "lora/x", "-x", "_x"])
@@ -224,11 +251,11 @@ def test_plugin_infos_attribute_components_to_plugins():
     assert {"litcore.builtins", "litcore.vos.plugin", "sam2"} <= set(infos)  # other plugins may be installed
     builtins, vos, sam2 = (infos[n].registered for n in ("litcore.builtins", "litcore.vos.plugin", "sam2"))
     assert sorted(builtins["adapter"]) == ["full", "lora", "lora-pool", "none"]
-    assert sorted(builtins["policy"]) == ["every", "first", "replay"]
+    assert sorted(builtins["policy"]) == ["calibrated", "every", "first", "replay"]
     assert sorted(vos["dataset"]) == ["davis", "lvos", "mose", "sav", "synth", "vost"]
-    assert vos["oracle"] == ["vos-clicks"]
+    assert vos["oracle"] == ["vos-clicks"] and builtins["oracle"] == ["mask-clicks"]
     assert sam2["model"] == ["sam2"]
-    assert not {"model", "dataset", "oracle"} & set(builtins) and "model" not in vos
+    assert not {"model", "dataset"} & set(builtins) and "model" not in vos
     assert "litcore_register_models" in infos["sam2"].hooks
     assert "litcore_register_adapters" not in infos["sam2"].hooks
     assert "litcore_register_commands" in infos["litcore.vos.plugin"].hooks

@@ -230,24 +230,28 @@ def test_plugins_command_names_each_plugin_and_its_components(capsys, with_fake)
     expected: dict[str, set[str]] = {}
     plural = {"policy": "policies"}
     for plugin in {e.plugin for e in reg.entries()}:
-        kinds = sorted({e.kind for e in reg.entries() if e.plugin == plugin})
-        expected[plugin] = {
-            f"{plural.get(k, k + 's')}: " + ", ".join(sorted(e.name for e in reg.entries()
-                                                         if e.plugin == plugin and e.kind == k))
-            for k in kinds}
+        mine = [e for e in reg.entries() if e.plugin == plugin]
+        expected[plugin] = {f"{plural.get(e.kind, e.kind + 's')}:" for e in mine}
+        for e in mine:  # each component on its own line, with its tags and description
+            tags = ", ".join(t for t in (e.task, e.prediction) if t)
+            expected[plugin].add(e.name + (f" [{tags}]" if tags else "") + (f": {e.description}" if e.description else ""))
     assert {"litcore.builtins", "litcore.vos.plugin", "sam2", "fakeplugin"} <= set(blocks)
     for plugin, lines in expected.items():
         assert blocks[plugin] == lines
-    assert "models: fake" in blocks["fakeplugin"]
+    assert "models:" in blocks["fakeplugin"] and any(line.startswith("fake [fake]") for line in blocks["fakeplugin"])
+    assert any("SAM2 video predictor" in line for line in blocks["sam2"])
 
 
 def test_plugins_command_json(capsys, with_fake):
     assert main(["plugins", "--json"]) == 0
     infos = {i["name"]: i for i in _strict_json(capsys.readouterr().out)}
-    assert infos["fakeplugin"]["registered"] == {"model": ["fake"], "dataset": ["fake-data"],
-                                                  "oracle": ["fake-oracle"]}
+    fake = {(c["kind"], c["name"]) for c in infos["fakeplugin"]["components"]}
+    assert fake == {("model", "fake"), ("dataset", "fake-data"), ("oracle", "fake-oracle")}
     assert "litcore_register_commands" in infos["fakeplugin"]["hooks"]
-    assert infos["sam2"]["registered"]["model"] == ["sam2"]
+    sam2 = infos["sam2"]["components"]
+    model = [c for c in sam2 if c["kind"] == "model"]
+    assert [(c["name"], c["task"], c["prediction"]) for c in model] == [("sam2", "vos", "binary-mask")]
+    assert "SAM2" in model[0]["description"]
 
 
 def test_plugin_commands_are_added_to_lit(capsys, with_fake):

@@ -62,7 +62,7 @@ class _CountingLearner:
 @pytest.mark.parametrize("fast", [False, True])
 def test_policy_fast_option_selects_one_or_two_decodes_per_step(registry, tiny_sam2, make_video, fast):
     adapter, sample = _sample(registry, tiny_sam2, make_video)
-    policy = registry.create("policy", "every", fast=fast, max_steps=4, patience=10**6, zero_check_step=-1)
+    policy = registry.create("policy", "every", fast=fast, max_steps=4, patience=10**6, zero_check_step=10**6)
     learner = _CountingLearner(tiny_sam2)
     report = policy.update(adapter, learner, sample)
     assert report.steps == 4
@@ -73,15 +73,23 @@ def test_policy_fast_option_selects_one_or_two_decodes_per_step(registry, tiny_s
     assert policy.describe()["fast"] is fast
 
 
-def test_learners_without_loss_and_score_and_keep_best_take_the_two_pass_path(registry, tiny_sam2, make_video):
+def test_learners_without_loss_and_score_take_the_two_pass_path(registry, tiny_sam2, make_video):
     adapter, sample = _sample(registry, tiny_sam2, make_video)
     learner = _CountingLearner(tiny_sam2, one_pass=False)
-    registry.create("policy", "every", fast=True, max_steps=2, zero_check_step=-1).update(adapter, learner, sample)
+    registry.create("policy", "every", fast=True, max_steps=2, zero_check_step=10**6).update(adapter, learner, sample)
     assert learner.calls["score"] == 2
+
+
+@pytest.mark.parametrize("policy", ["every", "calibrated"])
+def test_one_pass_keep_best_keeps_the_weights_that_scored_best(registry, tiny_sam2, make_video, policy):
+    """One-pass scores the weights before each step, so the snapshot is taken before the step."""
+    adapter, sample = _sample(registry, tiny_sam2, make_video, {"dropout": 0.0})
     learner = _CountingLearner(tiny_sam2)
-    registry.create("policy", "every", fast=True, keep_best=True, max_steps=2,
-                    zero_check_step=-1).update(adapter, learner, sample)
-    assert learner.calls["loss_and_score"] == 0 and learner.calls["score"] == 2
+    report = registry.create("policy", policy, fast=True, keep_best=True, max_steps=5, patience=10**6,
+                             zero_check_step=10**6).update(adapter, learner, sample)
+    assert learner.calls["loss_and_score"] == 5 and learner.calls["score"] == 0
+    with torch.no_grad():
+        assert tiny_sam2.score(adapter.module.eval(), sample) == pytest.approx(report.best_score)
 
 
 def test_one_pass_update_trains_the_same_weights_as_two_pass(registry, tiny_sam2, make_video):
@@ -90,7 +98,7 @@ def test_one_pass_update_trains_the_same_weights_as_two_pass(registry, tiny_sam2
     for fast in (False, True):
         adapter, sample = _sample(registry, tiny_sam2, make_video, {"dropout": 0.0})
         seed_everything(0)
-        policy = registry.create("policy", "every", fast=fast, max_steps=3, patience=10**6, zero_check_step=-1)
+        policy = registry.create("policy", "every", fast=fast, max_steps=3, patience=10**6, zero_check_step=10**6)
         policy.update(adapter, tiny_sam2, sample)
         states.append({k: v.clone() for k, v in adapter.state_dict().items()})
     for k in states[0]:

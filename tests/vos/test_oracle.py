@@ -90,4 +90,4 @@ def test_invalid_parameters(kwargs, word):
 
 
 def test_name():
-    assert ClickThenMaskOracle.name == "vos-clicks"
+    assert ClickThenMaskOracle.name == "mask-clicks" and ClickThenMaskOracle.prediction_kind == "binary-mask"

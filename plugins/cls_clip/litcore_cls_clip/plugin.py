@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litcore.hookspecs import hookimpl
+from litcore.options import declare_options
 
 def resolve_device(device: str = "auto") -> str:
     import torch
@@ -40,18 +41,44 @@ def _oracle(**options: Any):
     return ClassLabelOracle(**options)
 
 
+def _model_options():
+    from litcore.options import merged_params
+    from litcore_cls_clip.task import ClipClassifier
+
+    return merged_params(clip_model, ClipClassifier, skip=("loaded",))
+
+
+def _oracle_options():
+    from litcore.options import merged_params
+    from litcore_cls_clip.oracle import ClassLabelOracle
+
+    return merged_params(ClassLabelOracle)
+
+
 def _dataset(name: str):
     def factory(root=None, **options: Any):
         from litcore_cls_clip import datasets
 
         return getattr(datasets, name)(root, **options)
 
-    return factory
+    def options():
+        from litcore.options import merged_params
+        from litcore_cls_clip import datasets
+        from litcore_cls_clip.data import ClassificationDataset
+
+        return {**merged_params(ClassificationDataset, skip=("name", "classes", "images", "templates")),
+                **merged_params(getattr(datasets, name))}
+
+    return declare_options(factory, lazy=options)
+
+
+declare_options(clip_model, lazy=_model_options)
+declare_options(_oracle, lazy=_oracle_options)
 
 
 @hookimpl
 def litcore_register_models(register):
-    register("clip", clip_model, task="classification",
+    register("clip", clip_model, task="classification", prediction="label",
              description="open_clip zero-shot classifier; LIT-LoRA on the last 2 ViT blocks (q/k/v/out, MLP)")
 
 
@@ -67,7 +94,7 @@ def litcore_register_datasets(register):
 
 @hookimpl
 def litcore_register_oracles(register):
-    register("cls-label", _oracle, task="classification",
+    register("cls-label", _oracle, task="classification", prediction="label",
              description="accepts the correct top-1 label; otherwise the user gives the true label (1 correction)")
 
 

@@ -110,6 +110,8 @@ class ClipClassifier(TaskModel):
     task = "classification"
     default_oracle = "cls-label"
     group_noun = "stream"
+    score_name = "accuracy"
+    prediction_kind = "label"
     name = "clip"
 
     def __init__(self, loaded: LoadedClip, *, templates: Sequence[str] | None = None,

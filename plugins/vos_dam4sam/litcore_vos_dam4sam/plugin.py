@@ -31,6 +31,6 @@ def dam4sam_model(**options: Any):
 
 @hookimpl
 def litcore_register_models(register):
-    register("dam4sam", dam4sam_model, task="vos",
+    register("dam4sam", dam4sam_model, task="vos", prediction="binary-mask",
              description="DAM4SAM over pip sam2 (recent-appearance + distractor-resolving memory); "
                          "LIT-LoRA on the mask decoder")

@@ -50,6 +50,8 @@ def sam2_model(config: str | None = "default", checkpoint: str | None = "default
                     f"the embedded SAM2 checkpoint {path} is missing; pass checkpoint=<file.pt> "
                     "(or checkpoint=null for random weights)")
             checkpoint = str(path)
+    if predictor_kwargs and config is not None:
+        _check_model_keys(config, predictor_kwargs, predictor_class)
     ovr = list(overrides or [])
     if image_size is not None:
         ovr.append(f"model.image_size={int(image_size)}")
@@ -64,9 +66,28 @@ def sam2_model(config: str | None = "default", checkpoint: str | None = "default
     return Sam2VOS(predictor, loss_size=loss_size, description=desc, object_score_loss=object_score_loss)
 
 
+def _check_model_keys(config: str, keys: dict[str, Any], predictor_class: str = PREDICTOR) -> None:
+    """Extra options are keys of the config's `model` section or of the predictor class (SAMURAI's, DAM4SAM's);
+    a misspelt one is named here, not by Hydra."""
+    import inspect
+
+    from litcore.options import OptionError
+    from litcore_vos_sam2.build import _locate, load_config
+
+    section = set(load_config(config).get("model", {}))
+    for cls in _locate(predictor_class).__mro__:  # the tracker's own constructor keys
+        if "__init__" in vars(cls):
+            section |= set(inspect.signature(vars(cls)["__init__"]).parameters) - {"self", "kwargs"}
+    unknown = [k for k in keys if k not in section]
+    if unknown:
+        named = [p for p in inspect.signature(sam2_model).parameters if p != "predictor_kwargs"]
+        raise OptionError(f"model 'sam2': unknown option {unknown[0]!r}; valid options: {', '.join(named)}, "
+                          f"or a key of the `model` section of {config}")
+
+
 @hookimpl
 def litcore_register_models(register):
-    register("sam2", sam2_model, task="vos",
+    register("sam2", sam2_model, task="vos", prediction="binary-mask",
              description="SAM2 video predictor (pip sam2); LIT-LoRA on q/k/v of the mask decoder's transformer")
 
 

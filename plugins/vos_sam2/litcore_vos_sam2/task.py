@@ -149,6 +149,8 @@ class Sam2VOS(TaskModel):
     task = "vos"
     default_oracle = "vos-clicks"
     group_noun = "video"
+    score_name = "J"
+    prediction_kind = "binary-mask"
     name = "sam2"
 
     def __init__(self, predictor, *, loss_size: int | str | None = None, description: dict | None = None,

@@ -37,5 +37,5 @@ def samurai_model(config: str | None = "default", hf_model_id: str | None = None
 
 @hookimpl
 def litcore_register_models(register):
-    register("samurai", samurai_model, task="vos",
+    register("samurai", samurai_model, task="vos", prediction="binary-mask",
              description="SAMURAI over pip sam2 (Kalman mask choice, motion-aware memory); LIT-LoRA on the mask decoder")
