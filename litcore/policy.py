@@ -78,7 +78,8 @@ class PolicyConfig:
     replay: int = 0                 # also train on up to this many earlier corrections
     keep_best: bool = False
     min_gain: float = 0.0           # a smaller rise of the best score does not reset patience (paper: 0)
-    fast: bool = False              # one forward per step (score from the training pass) + fused AdamW
+    fast: bool = False              # one forward per step (score from the training pass), fused AdamW,
+                                    # and stop at once when a zero score comes with no gradient at all
 
     def __post_init__(self) -> None:
         _check(self.trigger in TRIGGERS, "trigger", self.trigger, f"choose from {', '.join(TRIGGERS)}")
@@ -163,6 +164,17 @@ def train_step(learner: Learner, module: torch.nn.Module, batch: list[Any], opti
     return float(loss.detach()), score
 
 
+def no_gradient(optimizer: torch.optim.Optimizer) -> bool:
+    """True when the last backward gave every trainable tensor an all-zero gradient (one host sync).
+
+    SAM2's object-score gate makes this common: on a frame the decoder calls
+    "object absent" the mask loss has no gradient at all, and the paper's rule
+    still runs 10 steps (`zero_check_step`) that cannot change any weight.
+    """
+    grads = [p.grad for g in optimizer.param_groups for p in g["params"] if p.grad is not None]
+    return not grads or not bool(torch.stack(torch._foreach_norm(grads)).any())
+
+
 class UpdatePolicy:
     """Decides whether to update after a correction, then runs the update."""
 
@@ -220,6 +232,8 @@ class UpdatePolicy:
                 break
             if step == cfg.zero_check_step and best <= 0.0:
                 break
+            if cfg.fast and best <= 0.0 and no_gradient(optimizer):
+                break  # nothing to learn: the weights did not move, so every later step would repeat this one
             next_lr = rule.observe(score, previous_best, best)
             if next_lr != lr:
                 lr = next_lr

@@ -126,3 +126,31 @@ def test_native_loss_size_trains_on_the_decoder_output_without_upsampling(regist
         assert torch.isfinite(loss) and loss.requires_grad
     finally:
         tiny_sam2.loss_size = before
+
+
+class _NoGradientLearner:
+    """A loss that does not depend on the module (like SAM2's mask loss behind a closed object gate)."""
+
+    def __init__(self) -> None:
+        self.steps = 0
+
+    def loss(self, module, samples):
+        self.steps += 1
+        return (next(module.parameters()) * 0.0).sum() + 1.0
+
+    def score(self, module, sample):
+        return 0.0
+
+    def loss_and_score(self, module, samples):
+        return self.loss(module, samples), 0.0
+
+
+@pytest.mark.parametrize("fast,steps", [(False, 10), (True, 1)])
+def test_fast_stops_at_once_when_a_zero_score_has_no_gradient(registry, fast, steps):
+    from torch import nn
+
+    adapter = registry.create("adapter", "full")
+    adapter.attach(nn.Sequential(nn.Linear(3, 2)), None)
+    learner = _NoGradientLearner()
+    report = registry.create("policy", "every", fast=fast).update(adapter, learner, object())
+    assert report.steps == learner.steps == steps  # faithful: the paper's zero check at step 10
