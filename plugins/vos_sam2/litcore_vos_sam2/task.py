@@ -76,7 +76,7 @@ class Sam2Session(Session):
             return None
         with torch.no_grad():
             module.eval()
-            low, obj = self.model.decode(module, cap["pix_feat_with_mem"].clone(),
+            low, obj = self.model.decode(module, cap["pix_feat_with_mem"].float().clone(),
                                          _clone_list(cap["high_res_features"]))
         self._proposal[item.index] = (low, obj)
         h, w = self.video.size
@@ -92,7 +92,7 @@ class Sam2Session(Session):
             raise RuntimeError(f"no captured features for frame {item.name} of {self.video.name}")
         dev = self.model.device
         target, valid = loss_targets(item.target, self.model.loss_size, dev)
-        return Sample(cap["pix_feat_with_mem"].clone().to(dev), _clone_list(cap["high_res_features"]),
+        return Sample(cap["pix_feat_with_mem"].float().clone().to(dev), _clone_list(cap["high_res_features"]),
                       target, valid, item.target)
 
     def install(self, module: Any) -> None:
@@ -140,7 +140,7 @@ def resolve_loss_size(loss_size: int | str | None, image_size: int) -> int:
 
 
 def _clone_list(xs: list[torch.Tensor] | None) -> list[torch.Tensor] | None:
-    return None if xs is None else [x.clone() for x in xs]
+    return None if xs is None else [x.float().clone() for x in xs]  # fp32 even after bf16 tracking
 
 
 class Sam2VOS(TaskModel):
