@@ -78,6 +78,9 @@ def synthetic(model, n: int):
     from litcore.vos.synth import make_video
     from litcore_vos_sam2.task import Sample
 
+    from litcore_vos_sam2.testing import force_objects_present
+
+    force_objects_present(model)  # random weights may close the object gate, and then nothing trains at all
     size = model.predictor.image_size
     e = size // 16
     dec = model.adaptable_module()
