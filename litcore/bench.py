@@ -15,8 +15,14 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from litcore.errors import LitcoreError
 from litcore.experiment import Experiment, ExperimentSpec, run_to_dir
 from litcore.results import load_summary
+
+
+class BenchConfigError(LitcoreError, ValueError):
+    """A bench file that is missing or not valid TOML; the message names the file."""
+
 
 _LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
 
@@ -82,10 +88,7 @@ def _components(table: dict[str, Any], kind: str) -> list[Component]:
 def load_toml(path: str | Path) -> BenchConfig:
     """A bench file: top-level settings, `[models.<label>]`, `[datasets.<label>]`, `[time]`, `[subset]`."""
     path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text())
-    except (OSError, tomllib.TOMLDecodeError) as e:
-        raise ValueError(f"bench file {path}: {e}") from e
+    data = read_toml(path)
     subset = data.pop("subset", {})
     models = _components(data.pop("models", {}), "model")
     datasets = _components(data.pop("datasets", {}), "dataset")
@@ -98,8 +101,21 @@ def load_toml(path: str | Path) -> BenchConfig:
                        subset_from=subset.get("from"))
 
 
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """A TOML file's tables; a missing file or a syntax error is one line naming the file."""
+    path = Path(path)
+    try:
+        return tomllib.loads(path.read_text())
+    except FileNotFoundError as e:
+        raise BenchConfigError(f"bench file {path} not found") from e
+    except (OSError, UnicodeDecodeError) as e:
+        raise BenchConfigError(f"bench file {path} cannot be read ({type(e).__name__})") from e
+    except tomllib.TOMLDecodeError as e:
+        raise BenchConfigError(f"bench file {path} is not valid TOML: {e}") from e
+
+
 def toml_out(path: str | Path) -> str | None:
-    return tomllib.loads(Path(path).read_text()).get("out")
+    return read_toml(path).get("out")
 
 
 @dataclass

@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
+from litcore.checks import check_selection, check_spec
 from litcore.errors import LitcoreError
 from litcore.loop import EpisodeRecord, LiveTrainer, StepRecord
 from litcore.options import check_oracle, check_options
@@ -47,6 +48,7 @@ class Experiment:
 
     def __init__(self, spec: ExperimentSpec, registry: Registry | None = None) -> None:
         self.spec = spec
+        check_spec(spec)
         reg = registry or build_registry()
         method = reg.get("method", spec.method).factory() if spec.method is not None else None
         if method is not None:  # the method names the components; the spec records what it resolved to
@@ -62,6 +64,7 @@ class Experiment:
         check_options(model_entry, spec.model_options)
         check_options(data_entry, spec.dataset_options)
         self.dataset = data_entry.factory(**spec.dataset_options)
+        check_selection(self.dataset, spec)
         self.model = model_entry.factory(**spec.model_options)
         oracle_name = spec.oracle or self.model.default_oracle
         oracle_entry = reg.get("oracle", oracle_name)

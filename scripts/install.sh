@@ -20,3 +20,5 @@ for dir in plugins/*/; do
   if [ -f "$dir/pyproject.toml" ]; then plugins+=(-e "$dir"); fi
 done
 pip install -q -e . "${plugins[@]}" "pytest>=8" "hypothesis>=6.100"
+# the worked third-party example, installed from its own folder exactly as a third party would (not editable)
+pip install -q ./examples/litcore-shapes-unet

@@ -112,9 +112,12 @@ class Adapter(ABC):
         torch.save({"adapter": self.name, "state": self.state_dict()}, Path(path))
 
     def load(self, path: str | Path) -> None:
-        blob = torch.load(Path(path), map_location="cpu", weights_only=True)
-        if blob.get("adapter") != self.name:
-            raise AdapterError(f"{path}: holds a {blob.get('adapter')!r} adapter, not {self.name!r}")
+        from litcore.weights import load_weights
+
+        blob = load_weights(path, "adapter weights")
+        if not isinstance(blob, dict) or blob.get("adapter") != self.name:
+            raise AdapterError(f"{path}: holds a {blob.get('adapter') if isinstance(blob, dict) else None!r} adapter, "
+                               f"not {self.name!r}")
         self.load_state_dict(blob["state"])
 
     def describe(self) -> dict[str, Any]:

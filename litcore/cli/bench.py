@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from litcore.cli.commands import _set_threads, parse_options
+from litcore.cli.commands import MODEL_OPT_HELP, _set_threads, parse_options
 
 
 def _csv(value: str | None) -> list[str] | None:
@@ -25,7 +25,7 @@ def add_bench_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--root", help="dataset root (with --dataset)")
     for kind in ("model", "dataset", "oracle", "policy", "adapter", "time"):
         p.add_argument(f"--{kind}-opt", action="append", metavar="KEY=VALUE",
-                       help={"time": "annotation-time cost (docs/annotation-time.md)",
+                       help={"time": "annotation-time cost (docs/annotation-time.md)", "model": MODEL_OPT_HELP,
                              "adapter": "ADAPTER.KEY=VALUE (bare KEY: the lora adapter)"}.get(kind, f"{kind} option"))
     p.add_argument("--methods", help="comma-separated methods (default baseline,lit-lora)")
     p.add_argument("--baseline", help="reference method of the main and time tables (default baseline)")
@@ -114,6 +114,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
     out = args.out or (toml_out(args.config) if args.config else None)
     if not out:
         raise ValueError("lit bench needs --out (or `out = ...` in the bench file)")
+    from litcore.checks import check_out_dir
+
+    check_out_dir(out)
     if not args.report_only:
         _set_threads(args.threads)
         run_bench(config_from_args(args), out, resume=args.resume, quiet=args.quiet, jobs=args.jobs)

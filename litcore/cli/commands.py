@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from litcore.checks import check_out_dir
 from litcore.errors import LitcoreError
 from litcore.experiment import Experiment, ExperimentSpec, IncompatibleComponentsError, run_to_dir
 from litcore.plugins import PluginLoadError, build_registry, get_plugin_manager, plugin_infos
@@ -19,6 +20,11 @@ USER_ERRORS: tuple[type[BaseException], ...] = (
     UnknownComponentError, RegistrationError, PluginLoadError, IncompatibleComponentsError,
     FileNotFoundError, NotADirectoryError, KeyError, ValueError,
 )
+
+
+MODEL_OPT_HELP = ("option for the model (see `lit plugins`). Safety: a config=FILE option can be a Hydra config, "
+                  "whose _target_ entries instantiate any Python object, i.e. run code; plugins refuse config "
+                  "files outside their own config folders unless trust_config=true (docs/bad-input.md)")
 
 
 def parse_options(pairs: list[str] | None) -> dict[str, Any]:
@@ -82,7 +88,8 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--oracle", help="defaults to the model's oracle")
     p.add_argument("--tau", type=float, help="acceptance IoU/score threshold of the oracle (default 0.5)")
     for kind in ("model", "dataset", "oracle", "adapter", "policy"):
-        p.add_argument(f"--{kind}-opt", action="append", metavar="KEY=VALUE", help=f"option for the {kind}")
+        p.add_argument(f"--{kind}-opt", action="append", metavar="KEY=VALUE", help=MODEL_OPT_HELP if kind == "model"
+                       else f"option for the {kind}")
     p.add_argument("--adapter-targets", help="regex of module names to adapt (default: the model's choice)")
     p.add_argument("--groups", "--videos", dest="groups",
                    help="comma-separated groups to run (videos for VOS, class streams for classification)")
@@ -150,6 +157,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from litcore.cli.progress import Progress
 
     _set_threads(args.threads)
+    check_out_dir(args.out)
     exp = Experiment(spec_from_args(args))
     consumers = []
     if args.save_masks or args.jf:
@@ -188,6 +196,7 @@ def _set_threads(n: int | None) -> None:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     _set_threads(args.threads)
+    check_out_dir(args.out)
     runner = build_registry().get("demo", args.task).factory
     extra = {} if args.videos is None else {"videos": args.videos}
     if args.model_opt:

@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image
 
 from litcore.errors import DataError
-from litcore.vos.masks import MaskFormatError, read_binary_png, read_label_png, write_label_png
+from litcore.vos.masks import MaskFormatError, read_binary_png, read_label_png, unreadable_image, write_label_png
 from litcore.vos.video import VOID, Video
 
 FRAME_SUFFIXES = (".jpg", ".jpeg", ".png")
@@ -139,7 +139,7 @@ class FolderVideo(Video):
             with Image.open(path) as img:
                 w, h = img.size
         except (OSError, SyntaxError, ValueError) as e:
-            raise DatasetError(f"video {self.name!r}: cannot read frame {path}: {e}") from e
+            raise DatasetError(f"video {self.name!r}: frame {path} {unreadable_image(path, e)}") from e
         return h, w
 
     def image(self, index: int) -> np.ndarray:
@@ -148,9 +148,11 @@ class FolderVideo(Video):
             with Image.open(path) as img:
                 arr = np.asarray(img.convert("RGB"), dtype=np.uint8)
         except (OSError, SyntaxError, ValueError) as e:
-            raise DatasetError(f"video {self.name!r}: cannot read frame {path}: {e}") from e
+            raise DatasetError(f"video {self.name!r}: frame {path} {unreadable_image(path, e)}") from e
         if arr.shape[:2] != self.size:
-            raise DatasetError(f"video {self.name!r}: frame {path} is {arr.shape[:2]}, expected {self.size}")
+            (h, w), (h0, w0) = arr.shape[:2], self.size
+            raise DatasetError(f"video {self.name!r}: frame {path} is {h}x{w} (HxW) but frame {self._frames[0]} "
+                               f"is {h0}x{w0}")
         return arr
 
     def annotated_indices(self) -> list[int]:

@@ -83,11 +83,15 @@ def write_per_object(ep: EpisodeMasks, root: Path) -> None:
         write_label_png(root / ep.video / ep.label / f"{name}.png", lab)
 
 
-def merge_labels(episodes: list[EpisodeMasks], name: str, shape: tuple[int, int]) -> np.ndarray:
-    """Label map of one frame: higher ids are painted first, lower ids overwrite them (LIT's merge)."""
+def merge_labels(episodes: list[EpisodeMasks], name: str, shape: tuple[int, int],
+                 index: dict[int, dict[str, int]] | None = None) -> np.ndarray:
+    """Label map of one frame: higher ids are painted first, lower ids overwrite them (LIT's merge).
+
+    `index` (obj -> `by_frame()`) saves rebuilding each episode's frame index per frame.
+    """
     lab = np.zeros(shape, np.uint8)
     for ep in sorted(episodes, key=lambda e: e.obj, reverse=True):
-        i = ep.by_frame().get(name)
+        i = (index[ep.obj] if index is not None else ep.by_frame()).get(name)
         if i is not None:
             lab[ep.mask(i)] = ep.obj
     return lab
@@ -98,8 +102,9 @@ def write_palette(episodes: list[EpisodeMasks], root: Path) -> None:
     if not episodes:
         return
     shape = episodes[0].shape
+    index = {ep.obj: ep.by_frame() for ep in episodes}
     for name in _frame_order(episodes):
-        write_label_png(root / episodes[0].video / f"{name}.png", merge_labels(episodes, name, shape))
+        write_label_png(root / episodes[0].video / f"{name}.png", merge_labels(episodes, name, shape, index))
 
 
 class CocoBuilder:

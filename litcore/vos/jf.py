@@ -136,7 +136,7 @@ class ObjectScores:
 
 def aggregate(objects: list[dict[str, Any]]) -> dict[str, Any]:
     """Per-video means over objects, and totals: DAVIS-style mean over all objects and mean over videos."""
-    keys = ("J", "F", "JF", "J_last")
+    keys = ("J", "F", "JF", "J_last") + tuple(k for k in ("JF_unmerged",) if any(k in o for o in objects))
     by_video: dict[str, list[dict[str, Any]]] = {}
     for o in objects:
         if o["J"] is not None:
@@ -151,56 +151,101 @@ def aggregate(objects: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 class JFWriter:
-    """Loop consumer: J and F of every checked frame's kept mask; `jf.json`/`jf.csv` per episode.
+    """Loop consumer: J and F of every checked frame, on the masks the official evaluator would read.
 
-    The ground truth comes from `video_of(name)` (the dataset), because step
-    records carry the prediction but not the target.
+    A palette dataset (DAVIS, VOST, MOSEv2, LVOS, synthetic) is evaluated from
+    merged palette PNGs, where lower ids overwrite higher ones on overlaps;
+    scoring each object's own mask would then disagree with the official
+    number. So an object's J and F here are computed on the merged label map of
+    its video (exactly `exports.merge_labels`, what `lit export --format
+    palette` writes); its own unmerged mask gives `J_unmerged`/`F_unmerged`/
+    `JF_unmerged`. A per-object dataset (SA-V) is evaluated per object, so
+    there both are the same mask. Scores are therefore written per finished
+    video. The ground truth comes from `video_of(name)` (the dataset).
     """
 
-    CSV = ("episode_id", "video", "frames", "J", "F", "JF", "J_last", "J_recall", "F_recall")
+    CSV = ("episode_id", "video", "frames", "J", "F", "JF", "J_last", "J_recall", "F_recall", "JF_unmerged")
 
     def __init__(self, run_dir: str | Path, video_of: Callable[[str], Any], ignore_void: bool = True,
                  bound_th: float = BOUND_TH) -> None:
         self.dir = Path(run_dir)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.video_of, self.ignore_void, self.bound_th = video_of, ignore_void, bound_th
-        self._video: Any = None
-        self._current: ObjectScores | None = None
+        self._episode: tuple[Any, list[tuple[int, str]]] | None = None  # (EpisodeMasks, checked frames)
+        self._done: list[tuple[Any, list[tuple[int, str]]]] = []       # finished objects of the current video
         self.objects: list[dict[str, Any]] = []
 
-    def _open(self, name: str) -> Any:
-        if self._video is None or self._video.name != name:
-            self._video = self.video_of(name)
-        return self._video
-
     def write(self, rec: Any) -> None:
+        from litcore.vos.exports import EpisodeMasks
+
+        if self._done and rec.group != self._done[0][0].video:
+            self.finish_video()
         if getattr(rec, "kind", None) == "episode":
-            scores = self._current
-            if scores is None or scores.episode_id != rec.episode_id:
-                scores = ObjectScores(rec.episode_id, rec.group)
-            self.objects.append(scores.summary())
-            self._current = None
-            self._flush()
+            current, self._episode = self._episode, None
+            if current is not None and f"{current[0].video}/{current[0].obj}" == rec.episode_id:
+                self._done.append(current)
+            else:  # an episode without any kept mask: nothing checked
+                self._done.append((EpisodeMasks(rec.group, _obj(rec.episode_id), "", (0, 0)), []))
             return
-        if not rec.checked or rec.output is None:
+        if rec.output is None:
             return
-        if self._current is None or self._current.episode_id != rec.episode_id:
-            # a new episode (one that failed mid-way never sent its end record: drop its frames)
-            self._current = ObjectScores(rec.episode_id, rec.group)
-        obj = int(rec.episode_id.rsplit("/", 1)[1])
-        gt = self._open(rec.group).object_mask(rec.index, obj)
-        pred = np.asarray(rec.output)
-        self._current.frames.append(rec.name)
-        self._current.j.append(region_j(pred, gt, self.ignore_void))
-        self._current.f.append(boundary_f(pred, gt, self.bound_th, self.ignore_void))
+        mask = np.asarray(rec.output).astype(bool)
+        mask = mask.reshape(mask.shape[-2:]) if mask.ndim > 2 else mask
+        if self._episode is None or f"{self._episode[0].video}/{self._episode[0].obj}" != rec.episode_id:
+            # a new episode (one that failed mid-way never sent its end record: its frames are dropped)
+            self._episode = (EpisodeMasks(rec.group, _obj(rec.episode_id), "", mask.shape), [])
+        self._episode[0].add(rec.name, mask)
+        if rec.checked:
+            self._episode[1].append((rec.index, rec.name))
+
+    def finish_video(self) -> None:
+        """Score every finished object of the current video, frame by frame on its merged label map."""
+        from litcore.vos.exports import merge_labels
+
+        done, self._done = self._done, []
+        if not done:
+            return
+        video = self.video_of(done[0][0].video)
+        merged = not getattr(video, "per_object", False)
+        with_masks = [ep for ep, _ in done if ep.frames]
+        scores = {ep.obj: (ObjectScores(f"{ep.video}/{ep.obj}", ep.video), ObjectScores("", ep.video))
+                  for ep, _ in done}
+        wanted: dict[str, list[tuple[Any, int]]] = {}
+        for ep, checked in done:
+            for index, name in checked:
+                wanted.setdefault(name, []).append((ep, index))
+        frame_index = {ep.obj: ep.by_frame() for ep in with_masks}
+        order = list(getattr(video, "frame_names", [])) or list(wanted)
+        for name in [n for n in order if n in wanted]:
+            lab = merge_labels(with_masks, name, with_masks[0].shape, frame_index) if merged else None
+            for ep, index in wanted[name]:
+                gt = video.object_mask(index, ep.obj)
+                if gt is None:
+                    continue
+                own = ep.mask(frame_index[ep.obj][name])
+                official, unmerged = scores[ep.obj]
+                for target, pred in ((official, lab == ep.obj if merged else own), (unmerged, own)):
+                    target.frames.append(name)
+                    target.j.append(region_j(pred, gt, self.ignore_void))
+                    target.f.append(boundary_f(pred, gt, self.bound_th, self.ignore_void))
+        for ep, _ in done:
+            official, unmerged = scores[ep.obj]
+            row = official.summary()
+            extra = unmerged.summary()
+            row |= {"J_unmerged": extra["J"], "F_unmerged": extra["F"], "JF_unmerged": extra["JF"]}
+            self.objects.append(row)
+        self._flush(merged)
 
     def close(self) -> None:
-        self._video = None
+        self._episode = None
+        self.finish_video()
 
-    def _flush(self) -> None:
+    def _flush(self, merged: bool = True) -> None:
         result = aggregate(self.objects)
         result["settings"] = {"ignore_void": self.ignore_void, "bound_th": self.bound_th,
-                              "frames": "checked frames (prompt frame excluded, last frame kept)"}
+                              "frames": "checked frames (prompt frame excluded, last frame kept)",
+                              "masks": "merged palette (lower ids overwrite higher ones), as exported for the "
+                                       "official evaluator" if merged else "per object, as exported (SA-V)"}
         tmp = self.dir / "jf.json.tmp"
         tmp.write_text(json.dumps(result, indent=2))
         tmp.replace(self.dir / "jf.json")
@@ -210,6 +255,10 @@ class JFWriter:
             for o in self.objects:
                 w.writerow(["" if o[k] is None else (f"{o[k]:.4f}" if isinstance(o[k], float) else o[k])
                             for k in self.CSV])
+
+
+def _obj(episode_id: str) -> int:
+    return int(episode_id.rsplit("/", 1)[1])
 
 
 def load_jf(run_dir: str | Path) -> dict[str, Any] | None:

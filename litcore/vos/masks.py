@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
 from litcore.errors import DataError
 from litcore.masks import bbox, iou, target_to_bool  # noqa: F401  (task-neutral; re-exported)
@@ -41,6 +41,18 @@ def davis_palette() -> bytes:
     return bytes(out)
 
 
+def unreadable_image(path: Path, exc: BaseException) -> str:
+    """Why an image file failed to open, in words that do not depend on Pillow's version."""
+    try:
+        if path.stat().st_size == 0:
+            return "is an empty file (0 bytes)"
+    except OSError:
+        return "cannot be opened"
+    if isinstance(exc, UnidentifiedImageError):
+        return "is not an image file (unknown format)"
+    return "is truncated or corrupt"
+
+
 def read_label_png(path: str | Path) -> np.ndarray:
     """Label map (H, W) uint8 from a mode P/L/1 PNG; the palette is ignored."""
     path = Path(path)
@@ -50,7 +62,7 @@ def read_label_png(path: str | Path) -> np.ndarray:
             mode = img.mode
             arr = np.asarray(img) if mode in _INDEX_MODES else None
     except (OSError, SyntaxError, ValueError) as e:  # UnidentifiedImageError is an OSError
-        raise MaskFormatError(f"cannot read mask {path}: {e}") from e
+        raise MaskFormatError(f"mask {path} {unreadable_image(path, e)}") from e
     if arr is None:
         raise MaskFormatError(
             f"mask {path} has mode {mode!r}; a palette/indexed PNG (mode P or L) is expected, "

@@ -52,9 +52,14 @@ class Video(ABC):
         return [i for i in range(len(self)) if self.labels(i) is not None]
 
     def object_mask(self, index: int, obj_id: int) -> np.ndarray | None:
-        """Target of one object on one frame: uint8 with 1 = object, 0 = background, 255 = void."""
+        """Target of one object on one frame: uint8 with 1 = object, 0 = background, 255 = void.
+
+        None where the frame has no ground truth, and also where every pixel
+        is void: such a frame has nothing to score (docs/protocol.md), and
+        scoring it would give a free IoU of 1.
+        """
         lab = self.labels(index)
-        if lab is None:
+        if lab is None or (lab == VOID).all():
             return None
         out = (lab == obj_id).astype(np.uint8)
         out[lab == VOID] = VOID

@@ -238,7 +238,7 @@ def test_plugins_command_names_each_plugin_and_its_components(capsys, with_fake)
     assert {"litcore.builtins", "litcore.vos.plugin", "sam2", "fakeplugin"} <= set(blocks)
     for plugin, lines in expected.items():
         assert blocks[plugin] == lines
-    assert "models:" in blocks["fakeplugin"] and any(line.startswith("fake [fake]") for line in blocks["fakeplugin"])
+    assert "models:" in blocks["fakeplugin"] and any(line.startswith("fake [fake, integer]") for line in blocks["fakeplugin"])
     assert any("SAM2 video predictor" in line for line in blocks["sam2"])
 
 

@@ -161,3 +161,17 @@ def test_video_propagation_runs(tmp_path, size):
     # up to the stride-4 low-res round trip
     pred, gt = (seen[0][0, 0] > 0).numpy(), mask
     assert (pred & gt).sum() / (pred | gt).sum() > 0.7
+
+
+def test_configs_outside_the_trusted_folders_need_trust_config(tmp_path):
+    from litcore_vos_sam2.build import ConfigError, trusted_config_dirs
+
+    assert default_config_path().resolve().parent in trusted_config_dirs()
+    outside = tmp_path / "copy.yaml"
+    outside.write_text(default_config_path().read_text())
+    with pytest.raises(ConfigError, match="trust_config=true"):
+        build_predictor(outside, overrides=FAST)
+    model = build_predictor(outside, overrides=FAST, trust_config=True)  # the same file, trusted
+    assert model.image_size == 64
+    with pytest.raises(ConfigError, match="_target_"):
+        build_predictor(default_config_path(), overrides=FAST + ["model.memory_encoder._target_=os.system"])

@@ -126,3 +126,26 @@ def test_facing_flips_velocities_for_reverse_tracking():
     np.testing.assert_allclose(back.cov, s @ track.cov @ s)
     assert back.facing(False).mean[4] == pytest.approx(track.mean[4]) and track.facing(False) is track
     assert isinstance(back, Track) and back.reverse
+
+
+def test_a_user_mask_is_a_measurement_not_a_restart():
+    from litcore_vos_samurai.kalman import Track, observe
+
+    kf = BoxKalmanFilter()
+    mean, cov = kf.initiate(xyxy_to_xyah(np.array([10.0, 10.0, 30.0, 50.0])))
+    warm, stable = Track(mean, cov, 7), Track(mean, cov, 15)
+    box = np.array([14.0, 12.0, 34.0, 52.0])
+    after = observe(warm, box, stable_frames=15, kf=kf)
+    expected = kf.update(*kf.predict(mean, cov), xyxy_to_xyah(box))
+    np.testing.assert_allclose(after.mean, expected[0])
+    np.testing.assert_allclose(after.cov, expected[1])
+    assert after.stable == 8  # one more warm-up frame, not a restart
+    assert observe(stable, box, stable_frames=15, kf=kf).stable == 15  # a stable filter stays stable
+    # no filter yet, or one waiting to restart: the user's box starts it
+    fresh = observe(None, box, stable_frames=15, kf=kf)
+    np.testing.assert_allclose(fresh.mean, kf.initiate(xyxy_to_xyah(box))[0])
+    assert fresh.stable == 1 and observe(Track(mean, cov, 0), box, kf=kf).stable == 1
+    # an empty mask (object absent): the prediction is carried, nothing is measured
+    carried = observe(warm, np.zeros(4), stable_frames=15, kf=kf)
+    np.testing.assert_allclose(carried.mean, kf.predict(mean, cov)[0])
+    assert carried.stable == 7 and observe(None, np.zeros(4), kf=kf) is None

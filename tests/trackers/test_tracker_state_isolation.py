@@ -9,6 +9,8 @@ import pytest
 import torch
 
 import litcore_vos_dam4sam.drm as drm
+from litcore_vos_samurai.kalman import BoxKalmanFilter, xyxy_to_xyah
+from litcore_vos_samurai.predictor import mask_boxes
 
 
 def _mask(video, t, obj):
@@ -17,7 +19,7 @@ def _mask(video, t, obj):
 
 def _kf(state, obj_idx):
     recs = state["output_dict_per_obj"][obj_idx]["non_cond_frame_outputs"]
-    return {t: (r["kf"].stable, r["kf_iou"] is not None, r["kf"].reverse) if "kf" in r else None
+    return {t: (r["kf"].stable, r.get("kf_iou") is not None, r["kf"].reverse) if "kf" in r else None
             for t, r in sorted(recs.items())}
 
 
@@ -37,16 +39,30 @@ def test_samurai_filter_is_per_object_and_fresh_after_reset(tiny_samurai, clip):
         pass
     two = _kf(state, 1)
     assert two[9] == (1, False, True) and two[8] == (2, False, True) and two[0] == (10, False, True)
-    # a correction click: the clicked frame has no filter, the next frame restarts from the new mask
+    # a correction click is a measurement: the filter of frame 11 predicts and takes the click mask's box
+    before = state["output_dict_per_obj"][0]["non_cond_frame_outputs"][11]["kf"]
     p.click(state, 1, 12, 20, 16, True)
     for _ in p.frames(state, 1, 13):
         pass
     one = _kf(state, 0)
-    assert one[12] is None and one[13] == (1, False, False) and one[19] == (7, False, False)
-    # an accepted adapter proposal also drops the stale filter of its frame
+    assert one[11] == (11, False, False) and one[12] == (12, False, False) and one[13] == (13, False, False)
+    assert one[16] == (15, True, False) and one[19] == (15, True, False)  # warm-up not restarted
+    rec12 = state["output_dict_per_obj"][0]["non_cond_frame_outputs"][12]
+    high = torch.nn.functional.interpolate(rec12["pred_masks"].float(), size=(p.image_size,) * 2, mode="bilinear",
+                                           align_corners=False)
+    kf = BoxKalmanFilter()
+    expected = kf.update(*kf.predict(before.mean, before.cov), xyxy_to_xyah(mask_boxes(high[0])[0]))
+    np.testing.assert_allclose(rec12["kf"].mean, expected[0])
+    np.testing.assert_allclose(rec12["kf"].cov, expected[1])
+    assert "kf_iou" not in rec12 and "best_iou" not in rec12  # user-made: trusted as memory
+    # a full-mask correction (a conditioning frame) and an accepted proposal are measurements too
+    p.correct_with_mask(state, 1, 17, _mask(video, 17, 1).numpy())
+    cond17 = state["output_dict_per_obj"][0]["cond_frame_outputs"][17]
+    assert cond17["kf"].stable == 15 and "kf_iou" not in cond17
     rec = state["output_dict_per_obj"][0]["non_cond_frame_outputs"][15]
     p.write_output(state, 1, 15, rec["pred_masks"].clone(), rec["object_score_logits"].clone())
-    assert "kf" not in state["output_dict_per_obj"][0]["non_cond_frame_outputs"][15]
+    replaced = state["output_dict_per_obj"][0]["non_cond_frame_outputs"][15]
+    assert replaced["kf"].stable == 15 and "kf_iou" not in replaced
     # reset_state, then a new object: nothing of the old filter is left
     p.reset_state(state)
     p.add_new_mask(state, 3, 7, _mask(video, 3, 1))

@@ -22,6 +22,7 @@ from typing import Any, Callable
 import torch
 
 from litcore.errors import LitcoreError
+from litcore.weights import load_weights
 from litcore_cls_clip.attention import split_attention
 
 FORMAT = "litcore-clip-v1"
@@ -88,24 +89,34 @@ def save_checkpoint(model: torch.nn.Module, path: str | Path, model_cfg: dict[st
 def load_checkpoint(path: str | Path) -> tuple[torch.nn.Module, dict[str, Any], dict[str, Any]]:
     """(model, config, meta) from one of our checkpoints."""
     path = Path(path)
-    if not path.is_file():
-        raise ModelLoadError(f"CLIP checkpoint {path} not found")
-    try:
-        blob = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - any unpickling problem is a bad file for the user
-        raise ModelLoadError(f"cannot read CLIP checkpoint {path}: {exc}") from exc
+    blob = load_weights(path, "CLIP checkpoint", error=ModelLoadError)
     if not isinstance(blob, dict) or blob.get("format") != FORMAT:
-        raise ModelLoadError(f"{path} is not a {FORMAT} checkpoint; for an open_clip checkpoint also pass "
-                             "model_name=<open_clip architecture, e.g. ViT-B-16>")
-    model = build_clip(blob["model_cfg"])
+        raise ModelLoadError(f"CLIP checkpoint {path} is not a {FORMAT} checkpoint; for an open_clip checkpoint "
+                             "also pass --model-opt model_name=<open_clip architecture, e.g. ViT-B-16>")
+    try:
+        model = build_clip(blob["model_cfg"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelLoadError(f"CLIP checkpoint {path}: its model_cfg does not describe a CLIP ({type(exc).__name__}: {exc})") from exc
+    own = model.state_dict()
+    state = blob.get("state_dict") if isinstance(blob.get("state_dict"), dict) else {}
+    missing = sorted(set(own) - set(state) - {"token_embedding.weight"})
+    unexpected = sorted(set(state) - set(own))
+    if missing or unexpected or not state:
+        raise ModelLoadError(f"CLIP checkpoint {path}: weights do not fit its config "
+                             f"(missing {missing[:3]}, unexpected {unexpected[:3]})")
+    rows, ids = blob.get("token_rows"), blob.get("token_ids")
+    if not isinstance(rows, torch.Tensor) or not isinstance(ids, torch.Tensor):
+        raise ModelLoadError(f"CLIP checkpoint {path}: token_ids/token_rows are missing, so its token embedding cannot be rebuilt")
+    for key, value in [*state.items(), ("token_rows", rows)]:
+        want = own[key].shape if key != "token_rows" else (len(ids), own["token_embedding.weight"].shape[1])
+        if not isinstance(value, torch.Tensor) or tuple(value.shape) != tuple(want):
+            got = tuple(value.shape) if isinstance(value, torch.Tensor) else type(value).__name__
+            raise ModelLoadError(f"CLIP checkpoint {path}: {key} has shape {got}, its config expects {tuple(want)}")
     with torch.no_grad():
         emb = torch.zeros_like(model.token_embedding.weight)
-        emb[blob["token_ids"]] = blob["token_rows"]
+        emb[ids] = rows
         model.token_embedding.weight.copy_(emb)
-    missing, unexpected = model.load_state_dict(blob["state_dict"], strict=False)
-    if unexpected or set(missing) - {"token_embedding.weight"}:
-        raise ModelLoadError(f"{path}: weights do not fit its config "
-                             f"(missing {missing[:3]}, unexpected {unexpected[:3]})")
+    model.load_state_dict(state, strict=False)
     return model, blob["model_cfg"], blob.get("meta", {})
 
 
@@ -136,7 +147,7 @@ def load_model(*, model_name: str | None = None, pretrained: str | None = None, 
         except Exception as exc:  # noqa: BLE001 - open_clip raises RuntimeError for any fetch failure
             raise ModelLoadError(
                 f"cannot build open_clip model {model_name!r} with pretrained={source!r}: {exc}. Pretrained tags are "
-                "downloaded only when online; offline, pass checkpoint=<local file> with model_name") from exc
+                "downloaded only when online; offline, pass --model-opt checkpoint=<local file> with model_name") from exc
         tokenizer = open_clip.get_tokenizer(model_name)
         desc["weights"] = str(source) if source else f"random(seed={seed})"
     else:

@@ -9,13 +9,19 @@ plugin builds models through here instead.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import inspect
 import logging
 from pathlib import Path
 from typing import Iterable
 
 import torch
+import yaml
 from omegaconf import OmegaConf
+
+from litcore.errors import LitcoreError
+from litcore.weights import CheckpointError as WeightsError
+from litcore.weights import load_weights
 
 logger = logging.getLogger(__name__)
 
@@ -44,8 +50,8 @@ _NO_POSTPROCESSING = {
 OmegaConf.register_new_resolver("litcore_div", lambda a, b: int(a) // int(b), replace=True)
 
 
-class CheckpointError(RuntimeError):
-    """A checkpoint that exists but does not fit the model (or is not a Meta checkpoint)."""
+class CheckpointError(WeightsError, RuntimeError):
+    """A checkpoint that is unreadable or unsafe, does not fit the model, or is not a Meta checkpoint."""
 
 
 class CheckpointNotFoundError(CheckpointError, FileNotFoundError):
@@ -79,16 +85,57 @@ def _locate(dotted: str) -> type:
         raise ValueError(f"predictor class {dotted!r} cannot be imported: {exc}") from exc
 
 
-def _read_config(config: str | Path):
+class ConfigError(LitcoreError, ValueError):
+    """A model config that is missing, unreadable, or refused because it is not trusted."""
+
+
+def trusted_config_dirs() -> list[Path]:
+    """Folders whose yaml files may be instantiated without `trust_config`: ours and the sam2 package's."""
+    dirs = [_PACKAGE_DIR / "configs"]
+    spec = importlib.util.find_spec("sam2")
+    for location in (spec.submodule_search_locations or []) if spec is not None else []:
+        dirs.append(Path(location) / "configs")
+    return [d.resolve() for d in dirs]
+
+
+def _check_trusted(path: Path, trust: bool) -> None:
+    """Hydra instantiates any `_target_` it finds, i.e. runs arbitrary Python: only known folders by default."""
+    if trust or any(path.resolve().is_relative_to(d) for d in trusted_config_dirs()):
+        return
+    raise ConfigError(
+        f"SAM 2 config {path} is outside the trusted config folders (litcore_vos_sam2/configs/, sam2/configs/); "
+        "a Hydra config can instantiate any Python object (_target_), so it is refused: pass "
+        "--model-opt trust_config=true if you trust the file")
+
+
+def _check_overrides(overrides: Iterable[str], trust: bool) -> None:
+    for o in overrides:
+        if "_target_" in o.split("=", 1)[0] and not trust:
+            raise ConfigError(f"override {o!r} sets a Hydra _target_ (the Python object to instantiate); "
+                              "refused without --model-opt trust_config=true")
+
+
+def _read_config(config: str | Path, trust: bool = False):
     """Unresolved config: a yaml path (OmegaConf) or a sam2 config name (Hydra compose)."""
     path = Path(config)
     if path.suffix in (".yaml", ".yml") and path.is_file():
-        return OmegaConf.load(path)
+        _check_trusted(path, trust)
+        try:
+            return OmegaConf.load(path)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f" (line {mark.line + 1}, column {mark.column + 1}: {getattr(exc, 'problem', '')})" if mark else ""
+            raise ConfigError(f"SAM 2 config {path} is not valid YAML{where}") from exc
     if str(config).startswith("configs/"):
         import sam2  # noqa: F401  (initialises sam2's Hydra config module)
         from hydra import compose
+        from hydra.errors import MissingConfigException
 
-        cfg = compose(config_name=str(config))
+        try:
+            cfg = compose(config_name=str(config))
+        except MissingConfigException as exc:
+            raise ConfigError(f"SAM 2 config name {config} is not in the sam2 package "
+                              "(e.g. configs/sam2.1/sam2.1_hiera_b+.yaml)") from exc
         OmegaConf.set_struct(cfg, False)  # Hydra locks keys; the builder adds predictor flags
         return cfg
     raise FileNotFoundError(f"SAM 2 config not found: {config} (neither a yaml file nor a sam2 'configs/...' name)")
@@ -100,22 +147,20 @@ def _apply(cfg, overrides: Iterable[str]):
     return OmegaConf.merge(cfg, OmegaConf.from_dotlist(overrides)) if overrides else cfg
 
 
-def load_config(config: str | Path, overrides: Iterable[str] = ()):
+def load_config(config: str | Path, overrides: Iterable[str] = (), trust: bool = False):
     """Resolved model config from a yaml path or a sam2 config name, with dotlist overrides."""
-    cfg = _apply(_read_config(config), overrides)
+    cfg = _apply(_read_config(config, trust), overrides)
     OmegaConf.resolve(cfg)
     return cfg
 
 
 def _read_state_dict(path: Path) -> dict[str, torch.Tensor]:
     if not path.is_file():
-        raise CheckpointNotFoundError(f"SAM 2 checkpoint not found: {path}")
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # pickle, zip and torch errors all mean "not a checkpoint"
-        raise CheckpointError(f"{path}: cannot be read as a torch checkpoint ({exc})") from exc
+        raise CheckpointNotFoundError(f"SAM 2 checkpoint {path} not found")
+    payload = load_weights(path, "SAM 2 checkpoint", error=CheckpointError)
     if not isinstance(payload, dict) or not isinstance(payload.get("model"), dict):
-        raise CheckpointError(f"{path}: not a Meta SAM 2 checkpoint (expected a dict with a 'model' state dict)")
+        raise CheckpointError(f"SAM 2 checkpoint {path} is not a Meta SAM 2 checkpoint "
+                              "(expected a dict with a 'model' state dict)")
     return payload["model"]
 
 
@@ -137,12 +182,14 @@ def load_checkpoint(model: torch.nn.Module, path: str | Path) -> None:
             parts.append(f"missing keys: {_few(missing)}")
         if unexpected:
             parts.append(f"unexpected keys: {_few(unexpected)}")
-        raise CheckpointError(f"{path} does not match the model config; " + "; ".join(parts))
+        raise CheckpointError(f"SAM 2 checkpoint {path} does not match the model config; " + "; ".join(parts)
+                              + " (saved for another model size? pass its --model-opt config=...)")
     cast = {}
     for key, value in state.items():
         target = own[key]
         if value.shape != target.shape:
-            raise CheckpointError(f"{path}: {key} has shape {tuple(value.shape)}, model expects {tuple(target.shape)}")
+            raise CheckpointError(f"SAM 2 checkpoint {path}: {key} has shape {tuple(value.shape)}, "
+                                  f"the model expects {tuple(target.shape)}")
         cast[key] = value.to(target.dtype) if value.is_floating_point() else value
     model.load_state_dict(cast, strict=True)
 
@@ -172,10 +219,11 @@ def _hf_download(model_id: str) -> tuple[str, str]:
         from huggingface_hub import hf_hub_download
 
         return config_name, hf_hub_download(repo_id=model_id, filename=filename)
-    except Exception as exc:
+    except Exception as exc:  # offline, no such file, network: the hub's messages are pages long
         raise CheckpointError(
-            f"could not download {filename} for {model_id!r} from the Hugging Face hub ({exc}); "
-            f"download it elsewhere and pass --checkpoint with the local file"
+            f"could not download {filename} for {model_id!r} from the Hugging Face hub ({type(exc).__name__}); "
+            f"offline, download it elsewhere and pass --model-opt checkpoint=<local {filename}> "
+            f"(with --model-opt hf_model_id={model_id} for its config)"
         ) from exc
 
 
@@ -187,11 +235,15 @@ def build_predictor(
     predictor_class: str = DEFAULT_PREDICTOR,
     overrides: Iterable[str] = (),
     hf_model_id: str | None = None,
+    trust_config: bool = False,
 ) -> torch.nn.Module:
     """Instantiate `predictor_class` from `config`, load `checkpoint` strictly, return it in eval mode.
 
     With `hf_model_id`, the config defaults to the hub model's and, when no local
     `checkpoint` is given, the weights are downloaded (the only network access).
+    A yaml file outside `trusted_config_dirs()`, or an override naming a
+    `_target_`, is refused unless `trust_config`: Hydra would instantiate
+    whatever Python object the file names.
     """
     if hf_model_id is not None:
         if hf_model_id not in HF_MODEL_ID_TO_FILENAMES:
@@ -203,7 +255,9 @@ def build_predictor(
     if config is None:
         raise ValueError("build_predictor needs a config (yaml path or sam2 config name) or an hf_model_id")
 
-    cfg = _read_config(config)
+    overrides = list(overrides)
+    _check_overrides(overrides, trust_config)
+    cfg = _read_config(config, trust_config)
     cls = _locate(predictor_class)
     # post-processing off by default; explicit `overrides` still win (they are applied last)
     defaults = {"_target_": predictor_class, **_NO_POSTPROCESSING}

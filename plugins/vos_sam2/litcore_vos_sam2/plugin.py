@@ -22,7 +22,7 @@ def sam2_model(config: str | None = "default", checkpoint: str | None = "default
                device: str = "auto", image_size: int | None = None, overrides: list[str] | None = None,
                loss_size: int | str | None = None, seed: int = 0, predictor_class: str = PREDICTOR,
                object_score_loss: float = 0.0, autocast: str | None = None, vos_optimized: bool = False,
-               **predictor_kwargs: Any):
+               trust_config: bool = False, **predictor_kwargs: Any):
     """Build the SAM2 task model.
 
     `config`: a yaml path or a sam2 config name (``configs/sam2.1/sam2.1_hiera_b+.yaml``);
@@ -35,6 +35,10 @@ def sam2_model(config: str | None = "default", checkpoint: str | None = "default
     corrections under torch.autocast (the adapter still trains in fp32); `vos_optimized`
     compiles the tracking modules as sam2's `SAM2VideoPredictorVOS` does (GPU; not the mask
     decoder, which adapters copy). `loss_size`: "image", "native" or pixels (task.py).
+    Safety: a config is a Hydra file whose `_target_` entries are instantiated,
+    i.e. it can run arbitrary Python; yaml files outside this plugin's
+    `configs/` and the sam2 package's configs are refused unless
+    `trust_config=true`.
     """
     import torch
 
@@ -56,7 +60,7 @@ def sam2_model(config: str | None = "default", checkpoint: str | None = "default
                     "(or checkpoint=null for random weights)")
             checkpoint = str(path)
     if predictor_kwargs and config is not None:
-        _check_model_keys(config, predictor_kwargs, predictor_class)
+        _check_model_keys(config, predictor_kwargs, predictor_class, trust_config)
     ovr = list(overrides or [])
     if image_size is not None:
         ovr.append(f"model.image_size={int(image_size)}")
@@ -67,7 +71,7 @@ def sam2_model(config: str | None = "default", checkpoint: str | None = "default
         ovr.append("model.compile_image_encoder=true")
     torch.manual_seed(seed)  # random-weight builds are reproducible
     predictor = build_predictor(config, checkpoint, device=resolve_device(device), predictor_class=predictor_class,
-                                overrides=ovr, hf_model_id=hf_model_id)
+                                overrides=ovr, hf_model_id=hf_model_id, trust_config=bool(trust_config))
     predictor.lit_autocast = AUTOCAST[autocast] and getattr(torch, AUTOCAST[autocast])
     if vos_optimized:
         compile_tracking(predictor)
@@ -96,7 +100,8 @@ def compile_tracking(predictor) -> None:
         module.forward = torch.compile(module.forward, mode="max-autotune", fullgraph=True, dynamic=dynamic)
 
 
-def _check_model_keys(config: str, keys: dict[str, Any], predictor_class: str = PREDICTOR) -> None:
+def _check_model_keys(config: str, keys: dict[str, Any], predictor_class: str = PREDICTOR,
+                      trust: bool = False) -> None:
     """Extra options are keys of the config's `model` section or of the predictor class (SAMURAI's, DAM4SAM's);
     a misspelt one is named here, not by Hydra."""
     import inspect
@@ -104,7 +109,7 @@ def _check_model_keys(config: str, keys: dict[str, Any], predictor_class: str = 
     from litcore.options import OptionError
     from litcore_vos_sam2.build import _locate, load_config
 
-    section = set(load_config(config).get("model", {}))
+    section = set(load_config(config, trust=trust).get("model", {}))
     for cls in _locate(predictor_class).__mro__:  # the tracker's own constructor keys
         if "__init__" in vars(cls):
             section |= set(inspect.signature(vars(cls)["__init__"]).parameters) - {"self", "kwargs"}

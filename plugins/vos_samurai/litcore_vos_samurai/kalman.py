@@ -4,7 +4,9 @@ Pure numpy, no torch, so every step can be checked against hand-computed
 values. State (cx, cy, a, h, vcx, vcy, va, vh) with a = w / h, the
 DeepSORT/ByteTrack parameterisation SAMURAI uses; noise scales with the box
 height (sigma_p = 1/20, sigma_v = 1/160). Snapshots are immutable `Track`s so a
-frame's record can hold the filter as it was after that frame.
+frame's record can hold the filter as it was after that frame. A user-made
+mask (a correction, an accepted proposal) is one more measurement
+(`observe`), so interaction does not restart the motion model's warm-up.
 """
 
 from __future__ import annotations
@@ -118,3 +120,28 @@ def motion_aware_choice(track: Track | None, boxes: np.ndarray, ious: np.ndarray
         return k, Track(mean, cov, 0, reverse), float(kf_ious[k])
     mean, cov = kf.update(mean, cov, xyxy_to_xyah(boxes[k]))
     return k, Track(mean, cov, track.stable, reverse), float(kf_ious[k])
+
+
+def observe(track: Track | None, box: np.ndarray, *, stable_frames: int = 15, reverse: bool = False,
+            kf: BoxKalmanFilter | None = None) -> Track | None:
+    """The filter after a frame whose mask the user made: the mask's box is a new measurement.
+
+    SAMURAI's own filter lives on the model and prompts never reset it; here a
+    correction is folded in like a confident tracked frame: predict, update,
+    and one more warm-up frame counted (a stable filter stays stable). No
+    filter yet, or one waiting to restart: start it from the user's box. An
+    empty mask (object absent) carries the prediction without an update.
+    """
+    kf = kf or BoxKalmanFilter()
+    box = np.asarray(box, float)
+    empty = not box.any()
+    if track is None or track.stable == 0:
+        if empty:
+            return None if track is None else replace(track, reverse=reverse)
+        mean, cov = kf.initiate(xyxy_to_xyah(box))
+        return Track(mean, cov, 1, reverse)
+    mean, cov = kf.predict(track.mean, track.cov)
+    if empty:
+        return Track(mean, cov, track.stable, reverse)
+    mean, cov = kf.update(mean, cov, xyxy_to_xyah(box))
+    return Track(mean, cov, track.stable + 1 if track.stable < stable_frames else track.stable, reverse)

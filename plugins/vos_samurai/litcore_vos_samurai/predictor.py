@@ -23,7 +23,7 @@ from sam2.modeling.sam2_base import NO_OBJ_SCORE
 
 from litcore_vos_sam2.memory import FrameContext, MemoryPolicyPredictor, record
 
-from litcore_vos_samurai.kalman import BoxKalmanFilter, motion_aware_choice
+from litcore_vos_samurai.kalman import BoxKalmanFilter, motion_aware_choice, observe
 
 
 def mask_boxes(masks: torch.Tensor) -> np.ndarray:
@@ -96,10 +96,38 @@ class SamuraiPredictor(MemoryPolicyPredictor):
             obj_ptr = obj_ptr + (1 - lam) * self.no_obj_ptr
         return (low_multi, high_multi, ious, low_multi[:, k:k + 1], high_multi[:, k:k + 1], obj_ptr, obj_logits)
 
-    def _output_replaced(self, state: dict, out: dict) -> None:
-        # an accepted proposal is the user's choice: no stale filter, trusted as memory
-        for key in ("kf", "kf_iou", "best_iou"):
+    # -- user-made masks are measurements ----------------------------------------
+    def _run_single_frame_inference(self, inference_state, output_dict, frame_idx, batch_size,
+                                    is_init_cond_frame, point_inputs, mask_inputs, reverse,
+                                    run_mem_encoder, prev_sam_mask_logits=None):
+        out, pred = super()._run_single_frame_inference(
+            inference_state, output_dict, frame_idx, batch_size, is_init_cond_frame, point_inputs,
+            mask_inputs, reverse, run_mem_encoder, prev_sam_mask_logits)
+        corrected = point_inputs is not None or mask_inputs is not None
+        if corrected and not is_init_cond_frame and batch_size == 1:
+            self._observe(output_dict, frame_idx, bool(reverse), out)
+        return out, pred
+
+    def _observe(self, output_dict: dict, t: int, reverse: bool, out: dict) -> None:
+        """Frame t's mask was made by the user: fold its box into the filter of frame t-1 (t+1 reversed)."""
+        prev = record(output_dict, t + (1 if reverse else -1))
+        track = None if prev is None or prev.get("kf") is None else prev["kf"].facing(reverse)
+        high = F.interpolate(out["pred_masks"][:1].float(), size=(self.image_size, self.image_size),
+                             mode="bilinear", align_corners=False)
+        track = observe(track, mask_boxes(high[0])[0], stable_frames=self.stable_frames_threshold,
+                        reverse=reverse, kf=self.kf)
+        for key in ("kf", "kf_iou", "best_iou"):  # user-made: trusted as memory, no candidate scores
             out.pop(key, None)
+        if track is not None:
+            out["kf"] = track
+
+    def write_output(self, state, obj_id, t, low_res_logits, object_score_logits):
+        # an accepted proposal is the user's choice: a measurement like a correction
+        super().write_output(state, obj_id, t, low_res_logits, object_score_logits)
+        obj_idx = self._obj_id_to_idx(state, obj_id)
+        reverse = bool(state["frames_tracked_per_obj"][obj_idx].get(t, {}).get("reverse", False))
+        store = state["output_dict_per_obj"][obj_idx]
+        self._observe(store, t, reverse, record(store, t))
 
     # -- motion-aware memory ---------------------------------------------------
     def _good_memory(self, out: dict) -> bool:

@@ -1,0 +1,1 @@
+"""A worked third-party litcore plugin: click-corrected binary segmentation of generated shapes."""
