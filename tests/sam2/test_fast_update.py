@@ -154,3 +154,21 @@ def test_fast_stops_at_once_when_a_zero_score_has_no_gradient(registry, fast, st
     learner = _NoGradientLearner()
     report = registry.create("policy", "every", fast=fast).update(adapter, learner, object())
     assert report.steps == learner.steps == steps  # faithful: the paper's zero check at step 10
+
+
+def test_bf16_autocast_tracks_in_bf16_and_hands_the_adapter_fp32_samples(registry, make_video):
+    import torch
+
+    model = registry.create("model", "sam2", checkpoint=None, image_size=64, device="cpu", autocast="bf16")
+    seen = set()
+    lin = next(m for n, m in model.predictor.memory_attention.named_modules() if n.endswith("q_proj"))
+    lin.register_forward_hook(lambda mod, i, o: seen.add(o.dtype))
+    session = model.session(next(video_object_episodes([make_video(frames=3)])))
+    items = session.items()
+    next(items)
+    sample = session.training_sample(next(items))
+    session.close()
+    assert torch.bfloat16 in seen
+    assert sample.feat.dtype == torch.float32 and all(h.dtype == torch.float32 for h in sample.high_res)
+    with pytest.raises(ValueError, match="autocast"):
+        registry.create("model", "sam2", checkpoint=None, image_size=64, autocast="int8")
