@@ -45,7 +45,7 @@ def time_update(model, registry, adapter_name: str, video, steps: int = 40) -> t
     from litcore.loop import LiveTrainer
     from litcore.vos.episodes import video_object_episodes
 
-    policy = registry.create("policy", "every", max_steps=steps, patience=10**6, zero_check_step=-1)
+    policy = registry.create("policy", "every", max_steps=steps, patience=10**6, zero_check_step=10**6)
     tr = LiveTrainer(model, registry.create("oracle", "vos-clicks"), registry.create("adapter", adapter_name), policy)
     ep = next(video_object_episodes([video]))
     session = model.session(ep)

@@ -24,6 +24,19 @@ python3 benchmarks/bench_loop.py --device "$DEVICE" --checkpoint null 2>&1 | tee
 [ "${BPLUS:-1}" = 1 ] && python3 benchmarks/bench_loop.py --device "$DEVICE" --checkpoint null --frames 8 \
   --config configs/sam2.1/sam2.1_hiera_b+.yaml 2>&1 | tee "$OUT/bench_bplus.txt" | tail -4
 
+# issue 13, not yet measured on a GPU: one-pass/native-loss update vs the faithful one at B+ size,
+# bf16 autocast and sam2's compiled VOS path for tracking (IoU against fp32), peak CUDA memory
+[ "${FAST:-1}" = 1 ] && {
+  python3 benchmarks/bench_update.py --device "$DEVICE" --checkpoint null --config configs/sam2.1/sam2.1_hiera_b+.yaml \
+    --synthetic --samples 4 --fixed-steps 40 --settings faithful,one-pass,native-loss,fast,fast-nodropout \
+    --json "$OUT/update_bplus_fixed40.json" 2>&1 | tail -3
+  python3 benchmarks/bench_update.py --device "$DEVICE" --samples 12 --json "$OUT/update_tiny.json" 2>&1 | tail -3
+  for opt in "autocast=bf16" "vos_optimized=true" "autocast=bf16 vos_optimized=true"; do
+    python3 benchmarks/bench_tracking.py --device "$DEVICE" --checkpoint null --config configs/sam2.1/sam2.1_hiera_b+.yaml \
+      --videos 1 --frames 24 --options $opt --json "$OUT/tracking_bplus_${opt// /_}.json" 2>&1 | tail -4
+  done
+}
+
 [ "${TRAIN:-1}" = 1 ] && python3 plugins/vos_sam2/training/train_tiny.py --out /tmp/tiny_gpu --device "$DEVICE" --steps auto \
   --max-minutes "$TRAIN_MINUTES" --batch 8 --image-batch 32 --prerender "${PRERENDER:-1200}" --workers 14 \
   --log-every 100 --save-every 100000 --export "$OUT/sam2_tiny_gpu.pt" 2>&1 | tee "$OUT/train.txt" | grep -v "^step" 

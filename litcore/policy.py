@@ -8,7 +8,10 @@ the last step are kept (as the authors' code does); `keep_best` is an option.
 
 How big each step is comes from a step-size rule (`litcore.step_size`): the
 paper's is constant; the `calibrated` policy grows it within an update until
-the adapter fits its correction. Both run through the same step loop below.
+the adapter fits its correction. Both run through the same step loop below,
+whose single step is `train_step`: two passes (train, then decode again to
+score; the paper's code, `fast=false`) or one (`fast=true`: the score comes
+from the training forward; docs/performance.md measures both).
 """
 
 from __future__ import annotations
@@ -75,6 +78,8 @@ class PolicyConfig:
     replay: int = 0                 # also train on up to this many earlier corrections
     keep_best: bool = False
     min_gain: float = 0.0           # a smaller rise of the best score does not reset patience (paper: 0)
+    fast: bool = False              # one forward per step (score from the training pass), fused AdamW,
+                                    # and stop at once when a zero score comes with no gradient at all
 
     def __post_init__(self) -> None:
         _check(self.trigger in TRIGGERS, "trigger", self.trigger, f"choose from {', '.join(TRIGGERS)}")
@@ -89,6 +94,7 @@ class PolicyConfig:
                "a number >= 0")
         _check(_number(self.min_best_score), "min_best_score", self.min_best_score, "a number")
         _check(isinstance(self.keep_best, bool), "keep_best", self.keep_best, "true or false")
+        _check(isinstance(self.fast, bool), "fast", self.fast, "true or false")
         _check(_number(self.min_gain) and self.min_gain >= 0, "min_gain", self.min_gain, "a number >= 0")
 
     def step_size(self) -> StepSize:
@@ -117,6 +123,56 @@ class CalibratedConfig(PolicyConfig):
     def step_size(self) -> StepSize:
         return GrowingStep(self.lr, growth=self.growth, max_lr=self.max_lr, min_gain=self.min_gain,
                            fitted=self.min_best_score)
+
+
+def make_optimizer(params: list[torch.nn.Parameter], lr: float, cfg: PolicyConfig) -> torch.optim.Optimizer:
+    """A fresh AdamW per correction (the paper); `fast` uses torch's fused kernel (one call for all tensors)."""
+    fused = cfg.fast and all(p.device.type in ("cpu", "cuda") for p in params)
+    return torch.optim.AdamW(params, lr=lr, weight_decay=cfg.weight_decay, fused=fused or None)
+
+
+def train_step(learner: Learner, module: torch.nn.Module, batch: list[Any], optimizer: torch.optim.Optimizer,
+               set_mode: Any, *, one_pass: bool, on_score: Any = None) -> tuple[float, float]:
+    """One optimiser step on `batch`; returns (loss, score of batch[-1]).
+
+    Two-pass (the paper's code): train, step, then decode again in eval mode to
+    score the *new* weights. One-pass: the learner's `loss_and_score` scores the
+    frame from the training forward itself, i.e. the weights *before* the step
+    and with dropout on, so early stopping lags one step and no second decode
+    runs. Learners without `loss_and_score` always take the two-pass path.
+    `on_score(score)` runs while the scored weights are still the module's (to
+    snapshot the best ones).
+    """
+    one_pass = one_pass and hasattr(learner, "loss_and_score")
+    set_mode(True)
+    optimizer.zero_grad(set_to_none=True)
+    if one_pass:
+        loss, score = learner.loss_and_score(module, batch)
+        score = float(score)
+        if on_score is not None:
+            on_score(score)
+    else:
+        loss = learner.loss(module, batch)
+    loss.backward()
+    optimizer.step()
+    if not one_pass:
+        set_mode(False)
+        with torch.no_grad():
+            score = float(learner.score(module, batch[-1]))
+        if on_score is not None:
+            on_score(score)
+    return float(loss.detach()), score
+
+
+def no_gradient(optimizer: torch.optim.Optimizer) -> bool:
+    """True when the last backward gave every trainable tensor an all-zero gradient (one host sync).
+
+    SAM2's object-score gate makes this common: on a frame the decoder calls
+    "object absent" the mask loss has no gradient at all, and the paper's rule
+    still runs 10 steps (`zero_check_step`) that cannot change any weight.
+    """
+    grads = [p.grad for g in optimizer.param_groups for p in g["params"] if p.grad is not None]
+    return not grads or not bool(torch.stack(torch._foreach_norm(grads)).any())
 
 
 class UpdatePolicy:
@@ -150,7 +206,7 @@ class UpdatePolicy:
         params = adapter.trainable_parameters()
         rule = cfg.step_size()
         lr = rule.lr
-        optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=cfg.weight_decay)
+        optimizer = make_optimizer(params, lr, cfg)
         start = time.perf_counter()
         set_mode = _ModeSwitch(module)
         best, since_best, step = float("-inf"), 0, 0
@@ -158,27 +214,26 @@ class UpdatePolicy:
         losses: list[float] = []
         lrs: list[float] = []
         score = 0.0
+
+        def snapshot_if_best(s: float) -> None:
+            nonlocal best_state
+            if cfg.keep_best and s > best:
+                best_state = {k: v.clone() for k, v in adapter.state_dict().items()}
+
         for step in range(1, cfg.max_steps + 1):
-            set_mode(True)
-            optimizer.zero_grad(set_to_none=True)
-            loss = learner.loss(module, batch)
-            loss.backward()
-            optimizer.step()
-            losses.append(float(loss.detach()))
+            loss, score = train_step(learner, module, batch, optimizer, set_mode, one_pass=cfg.fast,
+                                     on_score=snapshot_if_best)
+            losses.append(loss)
             lrs.append(lr)
-            set_mode(False)
-            with torch.no_grad():
-                score = float(learner.score(module, sample))
             previous_best = best
             since_best = 0 if score > best + cfg.min_gain else since_best + 1
-            if score > best:
-                best = score
-                if cfg.keep_best:
-                    best_state = {k: v.clone() for k, v in adapter.state_dict().items()}
+            best = max(best, score)
             if since_best >= cfg.patience and best > cfg.min_best_score:
                 break
             if step == cfg.zero_check_step and best <= 0.0:
                 break
+            if cfg.fast and best <= 0.0 and no_gradient(optimizer):
+                break  # nothing to learn: the weights did not move, so every later step would repeat this one
             next_lr = rule.observe(score, previous_best, best)
             if next_lr != lr:
                 lr = next_lr

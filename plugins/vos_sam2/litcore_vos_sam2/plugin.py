@@ -20,8 +20,9 @@ def resolve_device(device: str = "auto") -> str:
 
 def sam2_model(config: str | None = "default", checkpoint: str | None = "default", hf_model_id: str | None = None,
                device: str = "auto", image_size: int | None = None, overrides: list[str] | None = None,
-               loss_size: int | None = None, seed: int = 0, predictor_class: str = PREDICTOR,
-               object_score_loss: float = 0.0, trust_config: bool = False, **predictor_kwargs: Any):
+               loss_size: int | str | None = None, seed: int = 0, predictor_class: str = PREDICTOR,
+               object_score_loss: float = 0.0, autocast: str | None = None, vos_optimized: bool = False,
+               trust_config: bool = False, **predictor_kwargs: Any):
     """Build the SAM2 task model.
 
     `config`: a yaml path or a sam2 config name (``configs/sam2.1/sam2.1_hiera_b+.yaml``);
@@ -30,6 +31,10 @@ def sam2_model(config: str | None = "default", checkpoint: str | None = "default
     `object_score_loss` > 0 adds that weight x BCE on the object score to the LIT
     loss (not in the paper's code; docs/protocol.md, "object-score gate").
     `hf_model_id` (e.g. ``facebook/sam2.1-hiera-base-plus``) downloads only when online.
+    Tracking speed (docs/performance.md): `autocast="bf16"` (or "fp16") runs tracking and
+    corrections under torch.autocast (the adapter still trains in fp32); `vos_optimized`
+    compiles the tracking modules as sam2's `SAM2VideoPredictorVOS` does (GPU; not the mask
+    decoder, which adapters copy). `loss_size`: "image", "native" or pixels (task.py).
     Safety: a config is a Hydra file whose `_target_` entries are instantiated,
     i.e. it can run arbitrary Python; yaml files outside this plugin's
     `configs/` and the sam2 package's configs are refused unless
@@ -60,14 +65,39 @@ def sam2_model(config: str | None = "default", checkpoint: str | None = "default
     if image_size is not None:
         ovr.append(f"model.image_size={int(image_size)}")
     ovr += [f"model.{k}={v}" for k, v in predictor_kwargs.items()]
+    if autocast not in AUTOCAST:
+        raise ValueError(f"model option autocast={autocast!r}: choose from {', '.join(str(k) for k in AUTOCAST)}")
+    if vos_optimized:
+        ovr.append("model.compile_image_encoder=true")
     torch.manual_seed(seed)  # random-weight builds are reproducible
     predictor = build_predictor(config, checkpoint, device=resolve_device(device), predictor_class=predictor_class,
                                 overrides=ovr, hf_model_id=hf_model_id, trust_config=bool(trust_config))
+    predictor.lit_autocast = AUTOCAST[autocast] and getattr(torch, AUTOCAST[autocast])
+    if vos_optimized:
+        compile_tracking(predictor)
     desc = {"config": str(config), "checkpoint": str(checkpoint) if checkpoint else None,
+            "autocast": autocast, "vos_optimized": bool(vos_optimized),
             "hf_model_id": hf_model_id, "weights": "checkpoint" if checkpoint or hf_model_id else f"random(seed={seed})"}
     if checkpoint and Path(checkpoint).is_file():
         desc["checkpoint_bytes"] = Path(checkpoint).stat().st_size
     return Sam2VOS(predictor, loss_size=loss_size, description=desc, object_score_loss=object_score_loss)
+
+
+AUTOCAST = {None: None, "bf16": "bfloat16", "fp16": "float16"}
+
+
+def compile_tracking(predictor) -> None:
+    """sam2's `SAM2VideoPredictorVOS` compilation, minus the mask decoder.
+
+    Adapters deep-copy the mask decoder; a compiled `forward` stored on the
+    instance would be copied as a reference to the *original* decoder's
+    compiled method, so the copy would silently run the base weights.
+    """
+    import torch
+
+    for name, dynamic in (("memory_encoder", False), ("memory_attention", True), ("sam_prompt_encoder", False)):
+        module = getattr(predictor, name)
+        module.forward = torch.compile(module.forward, mode="max-autotune", fullgraph=True, dynamic=dynamic)
 
 
 def _check_model_keys(config: str, keys: dict[str, Any], predictor_class: str = PREDICTOR,

@@ -76,10 +76,12 @@ class LitSam2Predictor(SAM2VideoPredictor):
                                     run_mem_encoder, prev_sam_mask_logits=None):
         obj_idx = next((i for i, d in inference_state["output_dict_per_obj"].items() if d is output_dict), None)
         self._lit_ctx = (inference_state, obj_idx, frame_idx)
+        dtype = getattr(self, "lit_autocast", None)  # model option `autocast` (bf16 tracking)
         try:
-            return super()._run_single_frame_inference(
-                inference_state, output_dict, frame_idx, batch_size, is_init_cond_frame, point_inputs,
-                mask_inputs, reverse, run_mem_encoder, prev_sam_mask_logits)
+            with torch.autocast(self.device.type, dtype=dtype, enabled=dtype is not None):
+                return super()._run_single_frame_inference(
+                    inference_state, output_dict, frame_idx, batch_size, is_init_cond_frame, point_inputs,
+                    mask_inputs, reverse, run_mem_encoder, prev_sam_mask_logits)
         finally:
             self._lit_ctx = None
 

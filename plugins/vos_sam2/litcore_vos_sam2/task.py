@@ -76,7 +76,7 @@ class Sam2Session(Session):
             return None
         with torch.no_grad():
             module.eval()
-            low, obj = self.model.decode(module, cap["pix_feat_with_mem"].clone(),
+            low, obj = self.model.decode(module, cap["pix_feat_with_mem"].float().clone(),
                                          _clone_list(cap["high_res_features"]))
         self._proposal[item.index] = (low, obj)
         h, w = self.video.size
@@ -90,15 +90,10 @@ class Sam2Session(Session):
         cap = self.p.captured(self.state, self.obj, item.index)
         if cap is None:
             raise RuntimeError(f"no captured features for frame {item.name} of {self.video.name}")
-        gt = item.target
-        s = self.model.loss_size
-        valid_full = torch.from_numpy((gt != 255).astype(np.float32))[None, None]
-        fg = torch.from_numpy((gt == 1).astype(np.float32))[None, None]
-        target = (F.interpolate(fg, size=(s, s), mode="bilinear", align_corners=False, antialias=True) >= 0.5).float()
-        valid = (F.interpolate(valid_full, size=(s, s), mode="bilinear", align_corners=False, antialias=True) >= 0.5).float()
         dev = self.model.device
-        return Sample(cap["pix_feat_with_mem"].clone().to(dev), _clone_list(cap["high_res_features"]),
-                      target.to(dev), valid.to(dev), gt)
+        target, valid = loss_targets(item.target, self.model.loss_size, dev)
+        return Sample(cap["pix_feat_with_mem"].float().clone().to(dev), _clone_list(cap["high_res_features"]),
+                      target, valid, item.target)
 
     def install(self, module: Any) -> None:
         """"Replace decoder" ablation: the adapted decoder tracks every later frame of this episode."""
@@ -110,8 +105,42 @@ class Sam2Session(Session):
         self.state.clear()
 
 
+def loss_targets(gt: np.ndarray, size: int, device) -> tuple[torch.Tensor, torch.Tensor]:
+    """(target, valid), each (1, 1, size, size) float 0/1, from a 0/1/255 mask (antialiased resize)."""
+    valid = torch.from_numpy((gt != 255).astype(np.float32))[None, None]
+    fg = torch.from_numpy((gt == 1).astype(np.float32))[None, None]
+
+    def down(x: torch.Tensor) -> torch.Tensor:
+        return (F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False, antialias=True) >= 0.5).float()
+
+    return down(fg).to(device), down(valid).to(device)
+
+
+def _mask_iou(low: torch.Tensor, gt: np.ndarray) -> float:
+    """IoU of (1, 1, h, w) low-res logits, upsampled to the ground truth's size, against it."""
+    h, w = gt.shape
+    pred = F.interpolate(low, size=(h, w), mode="bilinear", align_corners=False)[0, 0] > 0
+    return iou(pred.cpu().numpy(), gt)
+
+
+def resolve_loss_size(loss_size: int | str | None, image_size: int) -> int:
+    """Resolution of the training loss: "image" (the model's input size, the faithful setting),
+    "native" (the decoder's own low-res output, image_size / 4: 16x fewer pixels) or a number."""
+    if loss_size is None or loss_size == "image":
+        return int(image_size)
+    if loss_size == "native":
+        return int(image_size) // 4
+    try:
+        size = int(loss_size)
+    except (TypeError, ValueError):
+        size = 0
+    if size < 1:
+        raise ValueError(f"loss_size must be 'image', 'native' or a positive number of pixels, got {loss_size!r}")
+    return size
+
+
 def _clone_list(xs: list[torch.Tensor] | None) -> list[torch.Tensor] | None:
-    return None if xs is None else [x.clone() for x in xs]
+    return None if xs is None else [x.float().clone() for x in xs]  # fp32 even after bf16 tracking
 
 
 class Sam2VOS(TaskModel):
@@ -124,7 +153,7 @@ class Sam2VOS(TaskModel):
     prediction_kind = "binary-mask"
     name = "sam2"
 
-    def __init__(self, predictor, *, loss_size: int | None = None, description: dict | None = None,
+    def __init__(self, predictor, *, loss_size: int | str | None = None, description: dict | None = None,
                  object_score_loss: float = 0.0) -> None:
         self.predictor = predictor
         # The reference code gates the proposal by the object score and trains the mask only, so a
@@ -132,7 +161,7 @@ class Sam2VOS(TaskModel):
         # option (0 = reference) also trains the object score towards "present".
         self.object_score_loss = float(object_score_loss)
         self.device = predictor.device
-        self.loss_size = int(loss_size or predictor.image_size)
+        self.loss_size = resolve_loss_size(loss_size, predictor.image_size)
         self._description = description or {}
         with torch.no_grad():
             pe = predictor.sam_prompt_encoder
@@ -160,24 +189,36 @@ class Sam2VOS(TaskModel):
         masks = torch.where(obj[:, :, None, None] > 0, masks, torch.full_like(masks, NO_OBJ_SCORE))
         return masks.float(), obj
 
-    def loss(self, module, samples: list[Sample]) -> torch.Tensor:
+    def _forward_loss(self, module, samples: list[Sample]):
         feat = torch.cat([s.feat for s in samples])
         hr = None if samples[0].high_res is None else [torch.cat(x) for x in zip(*(s.high_res for s in samples))]
         low, obj = self.decode(module, feat, hr)
-        logits = F.interpolate(low, size=(self.loss_size, self.loss_size), mode="bilinear", align_corners=False)
+        logits = low
+        if low.shape[-1] != self.loss_size or low.shape[-2] != self.loss_size:
+            logits = F.interpolate(low, size=(self.loss_size, self.loss_size), mode="bilinear", align_corners=False)
         target = torch.cat([s.target for s in samples])
         valid = torch.cat([s.valid for s in samples])
         loss = lit_mask_loss(logits, target, valid)
         if self.object_score_loss > 0:
             present = ((target * valid).flatten(1).sum(-1, keepdim=True) > 0).float()
             loss = loss + self.object_score_loss * F.binary_cross_entropy_with_logits(obj.float(), present)
-        return loss
+        return loss, low
+
+    def loss(self, module, samples: list[Sample]) -> torch.Tensor:
+        return self._forward_loss(module, samples)[0]
+
+    def loss_and_score(self, module, samples: list[Sample]) -> tuple[torch.Tensor, float]:
+        """The loss and the score of `samples[-1]` from one forward pass (the policy's one-pass step).
+
+        The score is that of the weights the loss was computed with, i.e. before
+        the optimiser step, and with the module in training mode (LoRA dropout).
+        """
+        loss, low = self._forward_loss(module, samples)
+        return loss, _mask_iou(low[-1:].detach(), samples[-1].gt)
 
     def score(self, module, sample: Sample) -> float:
         low, _ = self.decode(module, sample.feat, sample.high_res)
-        h, w = sample.gt.shape
-        pred = F.interpolate(low, size=(h, w), mode="bilinear", align_corners=False)[0, 0] > 0
-        return iou(pred.cpu().numpy(), sample.gt)
+        return _mask_iou(low, sample.gt)
 
     def describe(self) -> dict[str, Any]:
         desc = {"name": self.name, "image_size": self.predictor.image_size, "loss_size": self.loss_size,
