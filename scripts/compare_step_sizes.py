@@ -28,6 +28,7 @@ CANDIDATES = {
     "auto-max3e-3": ("calibrated", {"max_lr": 3e-3}), "auto-fit0.8": ("calibrated", {"min_best_score": 0.8}),
     "auto-fit1": ("calibrated", {"min_best_score": 1.0}),
     "auto-growth10": ("calibrated", {"growth": 10.0}), "auto-start1e-3": ("calibrated", {"lr": 1e-3}),
+    "auto-max3e-2": ("calibrated", {"max_lr": 3e-2}),
 }
 
 
