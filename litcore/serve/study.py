@@ -43,6 +43,7 @@ class Study:
     seed: int = 0
     manifest: dict[str, Any] = field(default_factory=dict)
     _writers: dict[tuple[str, bool], RunWriter] = field(default_factory=dict)
+    _done: dict[tuple[str, bool], set[str]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
@@ -121,3 +122,8 @@ class Study:
             for rec in finished.records:
                 writer.write(rec)
             writer.write(finished.result)
+            if len(session.finished) == len(session.episodes):  # the video's last object
+                done = self._done.setdefault((session.user, session.lit), set())
+                done.add(session.group)
+                if done >= {v for v, on in self.assignments(session.user) if on == session.lit}:
+                    writer.finish("complete")  # every video of this condition annotated: the run is whole

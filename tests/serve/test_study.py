@@ -43,17 +43,18 @@ def test_study_sessions_take_the_assigned_condition_and_write_run_directories(st
     from litcore.compare import compare_runs
 
     c, out = study_client
-    plan = c.get("/api/study/p1").json()["assignments"]
-    for row in plan:
-        st = c.post("/api/sessions", json={"user": "p1", "group": row["group"], "lit": not row["lit"]}).json()
-        assert st["lit"] == row["lit"]   # the study decides, not the request
-        assert c.post(f"/api/sessions/{st['id']}/lit", json={"enabled": True}).status_code == 409
-        f = st["frontier"]
-        c.post(f"/api/sessions/{st['id']}/items/{f}/action", json={"kind": "click", "x": 3, "y": 3})
-        c.post(f"/api/sessions/{st['id']}/items/{f}/accept")
-        while c.get(f"/api/sessions/{st['id']}/propagate").status_code == 200:
-            pass
-    assert all(r["done"] for r in c.get("/api/study/p1").json()["assignments"])
+    for user in ("p1", "p2"):   # p2 sees each video in the other condition (counterbalanced)
+        plan = c.get(f"/api/study/{user}").json()["assignments"]
+        for row in plan:
+            st = c.post("/api/sessions", json={"user": user, "group": row["group"], "lit": not row["lit"]}).json()
+            assert st["lit"] == row["lit"]   # the study decides, not the request
+            assert c.post(f"/api/sessions/{st['id']}/lit", json={"enabled": True}).status_code == 409
+            f = st["frontier"]
+            c.post(f"/api/sessions/{st['id']}/items/{f}/action", json={"kind": "click", "x": 3, "y": 3})
+            c.post(f"/api/sessions/{st['id']}/items/{f}/accept")
+            while c.get(f"/api/sessions/{st['id']}/propagate").status_code == 200:
+                pass
+        assert all(r["done"] for r in c.get(f"/api/study/{user}").json()["assignments"])
     for cond in ("lit", "baseline"):
         d = out / "p1" / cond
         assert {"manifest.json", "steps.jsonl", "episodes.csv", "summary.json"} <= {p.name for p in d.iterdir()}
@@ -63,8 +64,14 @@ def test_study_sessions_take_the_assigned_condition_and_write_run_directories(st
         assert any(s["outcome"] == "user" and s["events"][1]["event"] == "click" for s in steps)
         summary = json.loads((d / "summary.json").read_text())
         assert summary["totals"]["user_corrections"] >= 1
-    table = compare_runs([out / "p1" / "baseline", out / "p1" / "lit"])
-    assert set(table.groups) == set(VIDEOS)
+        assert manifest["status"] == "complete"   # every video of the condition was annotated
+    # the same video annotated with and without LIT, by two participants: `lit compare` reads them unchanged
+    p1 = {a["group"]: a["lit"] for a in c.get("/api/study/p1").json()["assignments"]}
+    video = VIDEOS[0]
+    lit_run = out / ("p1" if p1[video] else "p2") / "lit"
+    base_run = out / ("p2" if p1[video] else "p1") / "baseline"
+    table = compare_runs([base_run, lit_run])
+    assert video in table.groups
     r = c.post("/api/sessions", json={"user": "p2", "group": "hard_0000_nope"})
     assert r.status_code in (404, 409)
 
