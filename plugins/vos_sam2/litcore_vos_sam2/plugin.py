@@ -131,4 +131,4 @@ def litcore_register_demos(register):
     from litcore_vos_sam2.demo import run_vos_demo
 
     register("vos", run_vos_demo, task="vos",
-             description="SAM2 vs SAM2 + LIT-LoRA on 6 generated hard videos, --videos N for more (embedded tiny SAM2)")
+             description="SAM2 alone, + LIT-LoRA (paper update), + LIT-auto on 6 generated hard videos, --groups N for more (embedded tiny SAM2)")
