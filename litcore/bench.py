@@ -144,8 +144,14 @@ def challenging_objects(summary: dict[str, Any], k: int) -> list[str]:
     return [ep["episode_id"] for ep in summary["episodes"] if (ep.get("user_corrections") or 0) >= k]
 
 
-def plan(cfg: BenchConfig, out: str | Path) -> list[Cell]:
-    """Every cell of the grid, in run order (baseline first, then the other methods, then budgets)."""
+def plan(cfg: BenchConfig, out: str | Path, registry: Any = None) -> list[Cell]:
+    """Every cell of the grid, in run order (baseline first, then the other methods, then budgets).
+
+    `registry` resolves the method names (built from the installed plugins when not given).
+    """
+    from litcore.plugins import build_registry
+
+    registry = registry or build_registry()
     out = Path(out)
     cells = []
     for m in cfg.models:
@@ -166,27 +172,21 @@ def plan(cfg: BenchConfig, out: str | Path) -> list[Cell]:
                                   groups=groups, objects=objects, seed=cfg.seed)
             order = [cfg.baseline] * (cfg.baseline in cfg.methods) + [x for x in cfg.methods if x != cfg.baseline]
             for method in order:
-                spec = _with_method(base, method, cfg)
+                spec = _with_method(base, method, cfg, registry)
                 cells.append(Cell(m.label, d.label, method, None, out / m.label / d.label / method, spec))
             for k in cfg.budgets:
                 for method in cfg.budget_method_list():
-                    spec = replace(_with_method(base, method, cfg), max_corrections=int(k))
+                    spec = replace(_with_method(base, method, cfg, registry), max_corrections=int(k))
                     cells.append(Cell(m.label, d.label, method, int(k),
                                       out / m.label / d.label / f"budget-{int(k)}" / method, spec))
     return cells
 
 
-def _with_method(base: ExperimentSpec, method: str, cfg: BenchConfig) -> ExperimentSpec:
-    from litcore.plugins import build_registry
-
-    global _REGISTRY
-    _REGISTRY = _REGISTRY or build_registry()
-    m = _REGISTRY.get("method", method).factory()
+def _with_method(base: ExperimentSpec, method: str, cfg: BenchConfig, registry: Any) -> ExperimentSpec:
+    m = registry.get("method", method).factory()
     spec = replace(base, method=method, adapter=m.adapter, policy=m.policy, mode=m.mode)
     return replace(spec, adapter_options=dict(cfg.adapter_options.get(spec.adapter, {})))
 
-
-_REGISTRY = None  # the methods' registry, built once per process for planning
 
 
 def _spec_matches(cell: Cell) -> bool:
@@ -237,7 +237,7 @@ def run_bench(cfg: BenchConfig, out: str | Path, *, resume: bool = False, overwr
     from litcore.plugins import build_registry
 
     registry = registry or build_registry()
-    cells = plan(cfg, out)
+    cells = plan(cfg, out, registry)
     write_index(cfg, cells, out)
     requests = []
     for cell in cells:
