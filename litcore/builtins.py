@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from litcore import policy
+from litcore import calibrated, policy
 from litcore.adapters import AdapterPool, FullFineTune, LoraAdapter, NoAdapter
 from litcore.hookspecs import hookimpl
 from litcore.methods import Method
@@ -10,7 +10,7 @@ from litcore.options import declare_options
 
 for _factory in (policy.every_correction, policy.first_correction, policy.replay):
     declare_options(_factory, policy.PolicyConfig)  # they forward **options to PolicyConfig
-declare_options(policy.calibrated, policy.CalibratedConfig)
+declare_options(calibrated.calibrated, calibrated.CalibratedConfig)
 declare_options(AdapterPool, AdapterPool, LoraAdapter, skip=("member",))
 
 
@@ -29,8 +29,8 @@ def litcore_register_policies(register):
              description="train on each user correction (paper: LIT): AdamW 1e-4, <=40 steps, early stop")
     register("first", policy.first_correction,
              description="train only on the first correction (paper ablation: no continual learning)")
-    register("calibrated", policy.calibrated,
-             description="each correction; step size grows from 1e-4 (x3, <=1e-2) until the correction is fitted")
+    register("calibrated", calibrated.calibrated,
+             description="each correction; step size searched on the correction (1e-4 x3^k <=1e-2, 3 probe steps each), best probe goes on")
     register("replay", policy.replay, description="each correction plus the last k corrections (replay=k)")
 
 
@@ -47,7 +47,7 @@ def litcore_register_methods(register):
     register("baseline", Method(adapter="none"), description="the model alone; every failing item is a user correction")
     register("lit-lora", Method(adapter="lora"), description="the paper's LIT-LoRA: LoRA, fixed update (AdamW 1e-4, <=40 steps)")
     register("lit-auto", Method(adapter="lora", policy="calibrated"),
-             description="LIT-LoRA with the calibrated update: the step size grows within each update until the correction fits")
+             description="LIT-LoRA with the calibrated update: each update searches its step size on the correction itself")
     register("lit-ft", Method(adapter="full"), description="the paper's LIT-FT: full fine-tuning of the task's targets")
     register("no-cl", Method(adapter="lora", policy="first"),
              description="paper ablation: train only on the first correction (no continual learning)")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-STEP_SIZE_OPTIONS = ("`--method lit-auto` (a step size that grows within each update, up to "
+STEP_SIZE_OPTIONS = ("`--method lit-auto` (a step size searched on each correction, up to "
                      "`--policy-opt max_lr=...`) or a larger fixed one (`--policy-opt lr=1e-3`)")
 
 

@@ -7,8 +7,8 @@ score is above 0.6, or at step 10 if the best score is still 0. The weights of
 the last step are kept (as the authors' code does); `keep_best` is an option.
 
 How big each step is comes from a step-size rule (`litcore.step_size`): the
-paper's is constant; the `calibrated` policy grows it within an update until
-the adapter fits its correction. Both run through the same step loop below,
+paper's is constant; the `calibrated` policy (`litcore.calibrated`) searches it
+on the correction itself. Both run through the same step loop below (`train`),
 whose single step is `train_step`: two passes (train, then decode again to
 score; the paper's code, `fast=false`) or one (`fast=true`: the score comes
 from the training forward; docs/performance.md measures both).
@@ -18,14 +18,14 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 import torch
 
 from litcore.adapters.base import Adapter
 from litcore.errors import LitcoreError
-from litcore.step_size import ConstantStep, GrowingStep, StepSize
+from litcore.step_size import ConstantStep, StepSize
 from litcore.task import Learner
 from litcore.types import UpdateReport
 
@@ -102,29 +102,6 @@ class PolicyConfig:
         return ConstantStep(self.lr)
 
 
-@dataclass
-class CalibratedConfig(PolicyConfig):
-    """The paper's update plus a step size that grows until the correction is fitted.
-
-    Constants chosen on the synthetic `train` split (docs/calibrated-update.md).
-    """
-
-    growth: float = 3.0             # step size x growth after a step that gained < min_gain
-    max_lr: float = 1e-2            # upper bound of the step size
-    min_gain: float = 0.02          # a smaller gain of the best score is "not improving" (grow; patience)
-    keep_best: bool = True          # a grown step can overshoot: keep the best weights, not the last
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        _check(_number(self.growth) and self.growth >= 1, "growth", self.growth, "a number >= 1")
-        _check(_number(self.max_lr) and self.lr <= self.max_lr <= 1, "max_lr", self.max_lr,
-               f"a number in [lr={self.lr}, 1]")
-
-    def step_size(self) -> StepSize:
-        return GrowingStep(self.lr, growth=self.growth, max_lr=self.max_lr, min_gain=self.min_gain,
-                           fitted=self.min_best_score)
-
-
 def make_optimizer(params: list[torch.nn.Parameter], lr: float, cfg: PolicyConfig) -> torch.optim.Optimizer:
     """A fresh AdamW per correction (the paper); `fast` uses torch's fused kernel (one call for all tensors)."""
     fused = cfg.fast and all(p.device.type in ("cpu", "cuda") for p in params)
@@ -175,6 +152,23 @@ def no_gradient(optimizer: torch.optim.Optimizer) -> bool:
     return not grads or not bool(torch.stack(torch._foreach_norm(grads)).any())
 
 
+@dataclass
+class StepRun:
+    """The state of one update's step loop: optimizer, best score, patience, what each step did."""
+
+    optimizer: torch.optim.Optimizer
+    set_mode: Any
+    lr: float
+    best: float = float("-inf")
+    since_best: int = 0
+    step: int = 0
+    score: float = 0.0
+    stuck: bool = False
+    best_state: dict[str, torch.Tensor] | None = None
+    losses: list[float] = field(default_factory=list)
+    lrs: list[float] = field(default_factory=list)
+
+
 class UpdatePolicy:
     """Decides whether to update after a correction, then runs the update."""
 
@@ -201,53 +195,64 @@ class UpdatePolicy:
     def update(self, adapter: Adapter, learner: Learner, sample: Any) -> UpdateReport:
         """Train `adapter.module` on `sample` (plus replayed samples) and report."""
         cfg = self.config
-        module = adapter.module
         batch = [*self._buffer, sample] if cfg.replay > 0 else [sample]
-        params = adapter.trainable_parameters()
-        rule = cfg.step_size()
-        lr = rule.lr
-        optimizer = make_optimizer(params, lr, cfg)
         start = time.perf_counter()
-        set_mode = _ModeSwitch(module)
-        best, since_best, step = float("-inf"), 0, 0
-        best_state = None
-        losses: list[float] = []
-        lrs: list[float] = []
-        score = 0.0
+        run = self.train(adapter, learner, batch, cfg.step_size(), cfg.max_steps)
+        return self.finish(adapter, sample, batch, run, start)
+
+    def train(self, adapter: Adapter, learner: Learner, batch: list[Any], rule: StepSize, max_steps: int,
+              run: "StepRun | None" = None, *, stop: bool = True) -> "StepRun":
+        """The step loop of every policy: up to `max_steps` steps with `rule`'s step sizes.
+
+        `run` continues an earlier loop (its optimizer, best score and patience);
+        `stop=False` runs all the steps (a probe of the step-size search).
+        """
+        cfg = self.config
+        if run is None:
+            run = StepRun(optimizer=make_optimizer(adapter.trainable_parameters(), rule.lr, cfg),
+                          set_mode=_ModeSwitch(adapter.module), lr=rule.lr)
+        for group in run.optimizer.param_groups:
+            group["lr"] = run.lr
 
         def snapshot_if_best(s: float) -> None:
-            nonlocal best_state
-            if cfg.keep_best and s > best:
-                best_state = {k: v.clone() for k, v in adapter.state_dict().items()}
+            if cfg.keep_best and s > run.best:
+                run.best_state = {k: v.clone() for k, v in adapter.state_dict().items()}
 
-        for step in range(1, cfg.max_steps + 1):
-            loss, score = train_step(learner, module, batch, optimizer, set_mode, one_pass=cfg.fast,
-                                     on_score=snapshot_if_best)
-            losses.append(loss)
-            lrs.append(lr)
-            previous_best = best
-            since_best = 0 if score > best + cfg.min_gain else since_best + 1
-            best = max(best, score)
-            if since_best >= cfg.patience and best > cfg.min_best_score:
+        for _ in range(max_steps):
+            loss, score = train_step(learner, adapter.module, batch, run.optimizer, run.set_mode,
+                                     one_pass=cfg.fast, on_score=snapshot_if_best)
+            run.step += 1
+            run.losses.append(loss)
+            run.lrs.append(run.lr)
+            run.score, previous_best = score, run.best
+            run.since_best = 0 if score > run.best + cfg.min_gain else run.since_best + 1
+            run.best = max(run.best, score)
+            if run.best <= 0.0 and (run.step >= cfg.zero_check_step or (cfg.fast and no_gradient(run.optimizer))):
+                run.stuck = True  # nothing to learn: zero score (and, fast, not even a gradient)
                 break
-            if step == cfg.zero_check_step and best <= 0.0:
+            if stop and run.since_best >= cfg.patience and run.best > cfg.min_best_score:
                 break
-            if cfg.fast and best <= 0.0 and no_gradient(optimizer):
-                break  # nothing to learn: the weights did not move, so every later step would repeat this one
-            next_lr = rule.observe(score, previous_best, best)
-            if next_lr != lr:
-                lr = next_lr
-                for group in optimizer.param_groups:
-                    group["lr"] = lr
-        if cfg.keep_best and best_state is not None:
-            adapter.load_state_dict(best_state)
-            score = best
-        module.eval()
+            next_lr = rule.observe(score, previous_best, run.best)
+            if next_lr != run.lr:
+                run.lr = next_lr
+                for group in run.optimizer.param_groups:
+                    group["lr"] = next_lr
+        return run
+
+    def finish(self, adapter: Adapter, sample: Any, batch: list[Any], run: "StepRun", start: float,
+               steps: int | None = None) -> UpdateReport:
+        """Keep the best weights if asked, count the update, remember the sample for replay."""
+        score = run.score
+        if self.config.keep_best and run.best_state is not None:
+            adapter.load_state_dict(run.best_state)
+            score = run.best
+        adapter.module.eval()
         adapter.updates += 1
-        if cfg.replay > 0:
+        if self.config.replay > 0:
             self._buffer.append(sample)
-        return UpdateReport(steps=step, seconds=time.perf_counter() - start, best_score=best,
-                            final_score=score, samples=len(batch), losses=losses, lrs=lrs)
+        return UpdateReport(steps=run.step if steps is None else steps, seconds=time.perf_counter() - start,
+                            best_score=run.best, final_score=score, samples=len(batch), losses=run.losses,
+                            lrs=run.lrs)
 
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, **asdict(self.config)}
@@ -270,15 +275,3 @@ def replay(**options: Any) -> UpdatePolicy:
     policy = UpdatePolicy(**{"replay": 4, **options, "trigger": "every"})
     policy.name = "replay"
     return policy
-
-
-class CalibratedPolicy(UpdatePolicy):
-    """Every correction, with a step size that adapts within the update (`CalibratedConfig`)."""
-
-    name = "calibrated"
-    config_class = CalibratedConfig
-
-
-def calibrated(**options: Any) -> UpdatePolicy:
-    """Train on each correction; grow the step size from `lr` while the fit does not improve."""
-    return CalibratedPolicy(**{"trigger": "every", **options})

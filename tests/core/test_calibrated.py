@@ -15,7 +15,8 @@ from litcore.diagnostics import learning_warning
 from litcore.errors import LitcoreError
 from litcore.experiment import Experiment, ExperimentSpec
 from litcore.plugins import build_registry, get_plugin_manager
-from litcore.policy import CalibratedConfig, PolicyOptionError, calibrated, every_correction
+from litcore.calibrated import CalibratedConfig, calibrated
+from litcore.policy import PolicyOptionError, every_correction
 from litcore.step_size import GrowingStep
 from test_policy import ScriptedLearner, _adapter
 from test_results_cli import _steps, with_fake  # noqa: F401  (fixture)
@@ -52,22 +53,24 @@ def test_calibrated_fits_where_the_papers_fixed_step_does_not(kind):
     learner = adapter.for_update(None, None)
     auto = calibrated().update(learner, ToyRegression(), sample)
     assert fixed.best_score < 0.5 and set(fixed.lrs) == {1e-4}
-    assert auto.best_score > 0.9 and auto.final_score == pytest.approx(auto.best_score)  # keeps the best weights
-    assert auto.lrs[0] == 1e-4 and max(auto.lrs) == pytest.approx(CalibratedConfig().max_lr)
-    assert len(auto.lrs) == auto.steps == len(auto.losses)
+    assert auto.best_score > 0.9 and auto.final_score > 0.9
+    ladder = CalibratedConfig().ladder()
+    assert auto.lrs[:15] == [lr for lr in ladder for _ in range(3)]  # the search's probes, in order
+    assert auto.lrs[-1] > 1e-4  # it goes on with a grown step size
+    assert len(auto.lrs) == auto.steps == len(auto.losses) <= 40
 
 
 def test_step_size_grows_geometrically_while_flat_up_to_the_bound():
     learner = ScriptedLearner([0.1])  # never improves after the first step
-    report = calibrated(growth=2.0, max_lr=1e-3, max_steps=8).update(_adapter(), learner, 1)
+    report = calibrated(search_steps=0, growth=2.0, max_lr=1e-3, max_steps=8).update(_adapter(), learner, 1)
     assert report.lrs == pytest.approx([1e-4, 1e-4, 2e-4, 4e-4, 8e-4, 1e-3, 1e-3, 1e-3])
 
 
 def test_step_size_stays_while_the_score_improves_and_once_fitted():
     improving = ScriptedLearner([0.1 * i for i in range(1, 10)])
-    assert set(calibrated(max_steps=5).update(_adapter(), improving, 1).lrs) == {1e-4}
+    assert set(calibrated(search_steps=0, max_steps=5).update(_adapter(), improving, 1).lrs) == {1e-4}
     fitted = ScriptedLearner([0.9])  # above min_best_score 0.6 from the first step
-    report = calibrated().update(_adapter(), fitted, 1)
+    report = calibrated(search_steps=0).update(_adapter(), fitted, 1)
     assert set(report.lrs) == {1e-4}
     assert report.steps == 1 + CalibratedConfig().patience  # the paper's early stopping still ends it
 
@@ -92,9 +95,108 @@ def test_a_worse_step_at_the_starting_lr_keeps_it():
 def test_min_gain_decides_what_resets_patience():
     creeping = [0.7 + 0.001 * i for i in range(40)]  # fitted, but each step adds almost nothing
     paper = every_correction().update(_adapter(), ScriptedLearner(creeping), 1)
-    auto = calibrated(growth=1.0).update(_adapter(), ScriptedLearner(creeping), 1)
+    auto = calibrated(search_steps=0, growth=1.01).update(_adapter(), ScriptedLearner(creeping), 1)
     assert paper.steps == 40  # the paper's rule: any rise resets patience
     assert auto.steps == 1 + CalibratedConfig().patience
+
+
+class Displacement:
+    """A learner whose fit depends only on how far the weights moved: every step moves each one by exactly lr.
+
+    The loss is linear in the trainable weights, so AdamW's normalised step is
+    lr per weight; the score peaks when the mean displacement is `peak`.
+    """
+
+    def __init__(self, adapter, peak: float, width: float = 4.0) -> None:
+        self.initial = {n: p.detach().clone() for n, p in adapter.module.named_parameters() if p.requires_grad}
+        self.peak, self.width = peak, width
+
+    def loss(self, module, samples):
+        return -sum(p.sum() for p in module.parameters() if p.requires_grad)
+
+    def score(self, module, sample):
+        moved = torch.cat([(p.detach() - self.initial[n]).abs().flatten()
+                           for n, p in module.named_parameters() if n in self.initial]).mean()
+        return float(torch.exp(-torch.log(moved / self.peak) ** 2 / self.width)) if moved > 0 else 0.0
+
+
+@pytest.mark.parametrize("pick, chosen", [("best", 2.7e-3), ("smallest-fit", 9e-4)])
+def test_the_search_probes_each_step_size_from_the_same_weights_and_goes_on_with_the_chosen_one(pick, chosen):
+    adapter = _adapter()
+    learner = Displacement(adapter, peak=6e-3)  # 3 steps: 9e-4 -> 0.85 (fits), 2.7e-3 -> 0.98 (best)
+    report = calibrated(pick=pick, keep_best=True).update(adapter, learner, 1)
+    probes = 15 if pick == "best" else 9  # smallest-fit stops probing at the first fit
+    assert report.lrs[:probes] == pytest.approx([lr for lr in CalibratedConfig().ladder()[:probes // 3]
+                                                 for _ in range(3)])
+    assert report.lrs[probes:] and all(lr == pytest.approx(chosen) for lr in report.lrs[probes:])
+    assert report.steps == len(report.lrs) <= 40
+    # every probe started from the initial weights, so the weights kept are the chosen probe's best
+    assert learner.score(adapter.module, 1) == pytest.approx(report.best_score)
+    assert report.best_score == pytest.approx(max(learner_scores(chosen)), abs=1e-3)
+
+
+def learner_scores(lr: float, peak: float = 6e-3, width: float = 4.0, steps: int = 40) -> list[float]:
+    import math
+    return [math.exp(-math.log(k * lr / peak) ** 2 / width) for k in range(1, steps + 1)]
+
+
+def test_after_the_search_a_step_that_makes_the_fit_worse_lowers_the_step_size():
+    adapter = _adapter()
+    learner = Displacement(adapter, peak=6e-3)  # past the peak every further step lowers the score
+    report = calibrated(backoff=True, keep_best=True).update(adapter, learner, 1)
+    after = report.lrs[15:]
+    assert after[0] == pytest.approx(2.7e-3)  # the chosen probe's lr first
+    assert min(after) < after[0] and min(after) >= 1e-4 and max(after) <= after[0]
+    assert all(b <= a * (1 + 1e-9) for a, b in zip(after, after[1:]))  # only ever lowered
+    assert report.final_score == pytest.approx(report.best_score)
+
+
+def test_reuse_starts_later_updates_at_the_found_step_size_until_one_does_not_fit():
+    adapter = _adapter()
+    policy = calibrated(reuse=True, max_steps=20)
+    first = policy.update(adapter, Displacement(adapter, peak=6e-3), 1)
+    assert first.lrs[:15] == pytest.approx([lr for lr in CalibratedConfig().ladder() for _ in range(3)])
+    found = first.lrs[-1]
+    second = policy.update(adapter, Displacement(adapter, peak=6e-3), 1)  # fits: no search
+    assert second.lrs == [found] * second.steps and second.best_score >= 0.6
+    unfit = policy.update(adapter, ScriptedLearner([0.1]), 1)  # starts at the found lr, does not fit
+    assert set(unfit.lrs) == {found}
+    again = policy.update(adapter, ScriptedLearner([0.1]), 1)
+    assert again.lrs[:3] == [1e-4] * 3  # so the next update searches again
+    policy.reset()  # a new episode searches afresh
+    assert policy.update(_adapter(), ScriptedLearner([0.1]), 1).lrs[:3] == [1e-4] * 3
+
+
+def test_when_every_probe_scores_zero_the_lowest_loss_wins():
+    class ZeroScore(Displacement):
+        def score(self, module, sample):
+            return 0.0  # an IoU of 0 at every step size; the (linear) loss falls fastest at the largest
+
+    adapter = _adapter()
+    report = calibrated().update(adapter, ZeroScore(adapter, peak=1.0), 1)
+    largest = CalibratedConfig().ladder()[-1]
+    assert report.lrs[15:] and all(lr == pytest.approx(largest) for lr in report.lrs[15:])
+    assert report.steps == 15 + CalibratedConfig().zero_check_step - 3  # the chosen run's zero check still ends it
+
+
+def test_the_search_gives_up_at_once_when_there_is_no_gradient():
+    class Stuck(ScriptedLearner):
+        def loss(self, module, samples):
+            return 0.0 * sum(p.sum() for p in module.parameters() if p.requires_grad)
+
+    two_pass = calibrated(fast=False).update(_adapter(), Stuck([0.0]), 1)
+    assert two_pass.steps == CalibratedConfig().search_steps and two_pass.best_score == 0.0
+    one_pass = calibrated().update(_adapter(), Stuck([0.0]), 1)  # `fast` checks the gradient after every step
+    assert one_pass.steps == 1 and one_pass.best_score == 0.0
+
+
+@pytest.mark.parametrize("max_steps, probes", [(20, [1e-4] * 3 + [3e-4] * 3 + [9e-4] * 3 + [2.7e-3] * 3 + [8.1e-3] * 3),
+                                               (10, [1e-4] * 2 + [3e-4] * 2 + [9e-4] * 2 + [2.7e-3] * 2 + [8.1e-3] * 2),
+                                               (3, [1e-4, 3e-4, 9e-4])])
+def test_an_update_never_runs_more_than_max_steps_in_all(max_steps, probes):
+    report = calibrated(max_steps=max_steps, fast=False).update(_adapter(), ScriptedLearner([0.1]), 1)
+    assert report.steps == len(report.lrs) == max_steps
+    assert report.lrs[:len(probes)] == pytest.approx(probes)  # a short update gets a shorter search
 
 
 def test_the_fixed_policy_records_its_constant_step_size():
@@ -104,7 +206,8 @@ def test_the_fixed_policy_records_its_constant_step_size():
 
 @pytest.mark.parametrize("option, value", [
     ("lr", -1e-3), ("lr", 0), ("lr", "abc"), ("max_steps", 0), ("max_steps", 2.5), ("patience", 0),
-    ("weight_decay", -1), ("growth", 0.5), ("max_lr", 1e-5), ("min_gain", -0.1), ("replay", -1),
+    ("weight_decay", -1), ("growth", 0.5), ("growth", 1), ("search_steps", -1), ("search_steps", 2.5),
+    ("pick", "worst"), ("max_lr", 1e-5), ("min_gain", -0.1), ("replay", -1),
     ("keep_best", "yes"), ("trigger", "sometimes")])
 def test_out_of_range_options_are_one_line_errors_naming_the_option(option, value):
     with pytest.raises(PolicyOptionError) as info:

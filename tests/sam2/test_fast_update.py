@@ -85,8 +85,9 @@ def test_one_pass_keep_best_keeps_the_weights_that_scored_best(registry, tiny_sa
     """One-pass scores the weights before each step, so the snapshot is taken before the step."""
     adapter, sample = _sample(registry, tiny_sam2, make_video, {"dropout": 0.0})
     learner = _CountingLearner(tiny_sam2)
+    search = {"search_steps": 1} if policy == "calibrated" else {}
     report = registry.create("policy", policy, fast=True, keep_best=True, max_steps=5, patience=10**6,
-                             zero_check_step=10**6).update(adapter, learner, sample)
+                             zero_check_step=10**6, **search).update(adapter, learner, sample)
     assert learner.calls["loss_and_score"] == 5 and learner.calls["score"] == 0
     with torch.no_grad():
         assert tiny_sam2.score(adapter.module.eval(), sample) == pytest.approx(report.best_score)

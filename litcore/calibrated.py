@@ -1,0 +1,164 @@
+"""The `calibrated` update (`--method lit-auto`): a step size found on the correction itself.
+
+The paper's fixed lr 1e-4 was chosen for SAM2.1's pretrained decoder; on other
+backbones it can leave the adapter unable to fit the correction it trains on
+(docs/calibrated-update.md). This policy needs no per-backbone setting:
+
+- `search_steps > 0` (the default): a short search. From the same starting
+  weights, each step size of the ladder `lr, lr*growth, ...` (up to `max_lr`)
+  trains a probe for `search_steps` steps with its own fresh AdamW; the
+  probe chosen by `pick` goes on (its weights and optimizer state) for the rest
+  of the update's `max_steps`, with the paper's early stopping. Every probe
+  step counts in the update's steps, so an update never runs more than
+  `max_steps` steps in all: a short update (`max_steps` < 5 x 3) gives each
+  step size fewer probe steps, and below one step each it tries only the
+  smallest ones.
+- `search_steps = 0`: the earlier rule, growing the lr within one run
+  (`litcore.step_size.GrowingStep`).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from litcore.adapters.base import Adapter
+from litcore.policy import PolicyConfig, StepRun, UpdatePolicy, _check, _number, no_gradient
+from litcore.step_size import ConstantStep, GrowingStep, StepSize
+from litcore.task import Learner
+from litcore.types import UpdateReport
+
+PICKS = ("best", "smallest-fit")
+
+
+@dataclass
+class CalibratedConfig(PolicyConfig):
+    """The paper's update with a step size chosen per correction (constants chosen on the `train` split)."""
+
+    growth: float = 3.0             # ratio between neighbouring step sizes of the ladder (or of the growing rule)
+    max_lr: float = 1e-2            # the largest step size tried
+    min_gain: float = 0.02          # a smaller gain of the best score is "not improving" (patience; pick)
+    keep_best: bool = False         # the paper keeps the last weights; true keeps the best-scoring ones
+    fast: bool = True               # one forward per step (docs/performance.md); false: the paper's two passes
+    search_steps: int = 3           # probe steps per step size; 0: grow the lr within the update instead
+    pick: str = "best"              # "best": the probe with the highest score (then the lowest loss);
+                                    # "smallest-fit": the smallest lr whose probe fits (min_best_score)
+    reuse: bool = True              # later updates of an episode start at the step size the last search
+                                    # chose and search again only after an update that did not fit
+    backoff: bool = False           # after the search: divide the lr by `growth` after a step whose score fell
+                                    # by more than min_gain (never below `lr`); false: keep the chosen lr
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _check(_number(self.growth) and self.growth > 1, "growth", self.growth, "a number > 1")
+        _check(_number(self.max_lr) and self.lr <= self.max_lr <= 1, "max_lr", self.max_lr,
+               f"a number in [lr={self.lr}, 1]")
+        _check(isinstance(self.search_steps, int) and not isinstance(self.search_steps, bool)
+               and 0 <= self.search_steps, "search_steps", self.search_steps, "a whole number >= 0")
+        _check(isinstance(self.reuse, bool), "reuse", self.reuse, "true or false")
+        _check(isinstance(self.backoff, bool), "backoff", self.backoff, "true or false")
+        _check(self.pick in PICKS, "pick", self.pick, f"choose from {', '.join(PICKS)}")
+
+    def ladder(self) -> list[float]:
+        """The step sizes the search tries: `lr * growth**k` up to `max_lr`."""
+        out = [float(self.lr)]
+        while out[-1] * self.growth <= self.max_lr * (1 + 1e-9):
+            out.append(out[-1] * self.growth)
+        return out
+
+    def step_size(self) -> StepSize:
+        return GrowingStep(self.lr, growth=self.growth, max_lr=self.max_lr, min_gain=self.min_gain,
+                           fitted=self.min_best_score)
+
+
+class CalibratedPolicy(UpdatePolicy):
+    """Every correction, with a step size chosen within the update (`CalibratedConfig`)."""
+
+    name = "calibrated"
+    config_class = CalibratedConfig
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.reset()  # the episode's state: the step size its last search found (`reuse`)
+
+    def update(self, adapter: Adapter, learner: Learner, sample: Any) -> UpdateReport:
+        cfg: CalibratedConfig = self.config  # type: ignore[assignment]
+        if not cfg.search_steps:
+            return super().update(adapter, learner, sample)
+        batch = [*self._buffer, sample] if cfg.replay > 0 else [sample]
+        start = time.perf_counter()
+        if cfg.reuse and self._found is not None:
+            run = self.train(adapter, learner, batch, self.after_search(self._found), cfg.max_steps)
+            if run.best < cfg.min_best_score:
+                self._found = None  # did not fit: search again next time
+            return self.finish(adapter, sample, batch, run, start)
+        chosen, spent = self.search(adapter, learner, batch)
+        if not chosen.stuck and spent < cfg.max_steps:
+            before = chosen.step
+            chosen = self.train(adapter, learner, batch, self.after_search(chosen.lr), cfg.max_steps - spent, chosen)
+            spent += chosen.step - before
+        if chosen.best > 0.0:
+            self._found = chosen.lrs[-1]
+        return self.finish(adapter, sample, batch, chosen, start, steps=spent)
+
+    def reset(self) -> None:
+        """A new episode searches afresh (the adapter is reset with it)."""
+        super().reset()
+        self._found: float | None = None
+
+    def after_search(self, lr: float) -> StepSize:
+        """The rule that goes on from the chosen probe: its lr, lowered when a step makes the fit worse."""
+        cfg: CalibratedConfig = self.config  # type: ignore[assignment]
+        if not cfg.backoff:
+            return ConstantStep(lr)
+        rule = GrowingStep(cfg.lr, growth=cfg.growth, max_lr=lr, min_gain=cfg.min_gain, fitted=cfg.min_best_score)
+        rule.lr = lr  # start at the chosen lr, never above it, back off from it
+        return rule
+
+    def search(self, adapter: Adapter, learner: Learner, batch: list[Any]) -> tuple[StepRun, int]:
+        """Probe every step size of the ladder from the same weights; leave the chosen probe's weights loaded.
+
+        Returns the chosen run (its `lrs` are those of every probe step, in the
+        order they ran, so the report shows what the search tried) and the
+        number of steps spent.
+        """
+        cfg: CalibratedConfig = self.config  # type: ignore[assignment]
+        initial = {k: v.detach().clone() for k, v in adapter.state_dict().items()}
+        probes: list[tuple[StepRun, dict]] = []
+        tried: list[float] = []
+        losses: list[float] = []
+        ladder = cfg.ladder()
+        per_probe = max(1, min(cfg.search_steps, cfg.max_steps // len(ladder)))  # a short update cuts the search
+        for lr in ladder:
+            if len(tried) + per_probe > cfg.max_steps:
+                break
+            adapter.load_state_dict(initial)
+            run = self.train(adapter, learner, batch, ConstantStep(lr), per_probe, stop=False)
+            tried += run.lrs
+            losses += run.losses
+            probes.append((run, {k: v.detach().clone() for k, v in adapter.state_dict().items()}))
+            if run.best <= 0.0 and no_gradient(run.optimizer):
+                run.stuck = True  # zero score and no gradient: no step size can move these weights
+                break
+            if cfg.pick == "smallest-fit" and run.best >= cfg.min_best_score:
+                break
+        chosen, weights = probes[0]
+        for run, state in probes[1:]:
+            if (cfg.pick == "smallest-fit" and chosen.best >= cfg.min_best_score) or _rank(run) <= _rank(chosen):
+                continue
+            chosen, weights = run, state
+        adapter.load_state_dict(weights)
+        chosen.lrs, chosen.losses = tried, losses
+        return chosen, len(tried)
+
+
+def _rank(run: StepRun) -> tuple[float, float]:
+    """Probes compare by best score, then by lowest training loss: a score can tie where the loss does not
+    (an IoU of 0 for every step size while the mask logits already move towards the target)."""
+    return run.best, -min(run.losses)
+
+
+def calibrated(**options: Any) -> UpdatePolicy:
+    """Train on each correction with a step size searched on the correction itself."""
+    return CalibratedPolicy(**{"trigger": "every", **options})
