@@ -25,7 +25,7 @@ from pathlib import Path
 
 import torch
 
-# name -> policy options, the model's loss resolution, adapter options, torch threads for the update
+# name -> policy options (of `policy_name`, default the paper's `every`), the model's loss resolution, adapter options, torch threads
 FAITHFUL = {"policy": {"fast": False}, "loss_size": "image"}
 FAST = {"policy": {"fast": True}, "loss_size": "native"}
 SHORT = {"lr": 4e-4, "max_steps": 10, "patience": 3, "zero_check_step": 3}
@@ -37,6 +37,8 @@ SETTINGS = {
     "fast-nodropout": {**FAST, "adapter": {"dropout": 0.0}},            # what LoRA dropout costs
     "fast-2threads": {**FAST, "threads": 2},
     "fast-short": {"policy": {"fast": True, **SHORT}, "loss_size": "native"},  # 4x lr, <= 10 steps
+    # `--method lit-auto` with its defaults; the policy is reset per sample, so every update searches
+    "lit-auto": {"policy_name": "calibrated", "policy": {}, "loss_size": "image"},
 }
 
 
@@ -133,8 +135,9 @@ def run(model, reg, adapter_name: str, samples, settings: list[str], fixed_steps
         adapters[s] = reg.create("adapter", adapter_name, **conf.get("adapter", {}))
         seed_everything(0)  # same initial adapter weights for every setting
         adapters[s].attach(model.adaptable_module(), model.adapter_targets(adapters[s].target_kind))
-        policies[s] = reg.create("policy", "every", **{**conf["policy"], **extra})
-        warm[s] = reg.create("policy", "every", **{**conf["policy"], "max_steps": 2})
+        name = conf.get("policy_name", "every")
+        policies[s] = reg.create("policy", name, **{**conf["policy"], **extra})
+        warm[s] = reg.create("policy", name, **{**conf["policy"], "max_steps": 2})
     times = {s: [] for s in settings}
     steps = {s: [] for s in settings}
     finals = {s: [] for s in settings}
@@ -145,6 +148,7 @@ def run(model, reg, adapter_name: str, samples, settings: list[str], fixed_steps
             sample = (samples[0] if per_size is None else per_size)[conf["loss_size"]]
             model.loss_size = _loss_size(model, conf["loss_size"])
             adapters[s].reset()
+            policies[s].reset()  # every sample is an episode's first correction
             seed_everything(k)
             torch.set_num_threads(conf.get("threads", threads))
             rep = (warm[s] if per_size is None else policies[s]).update(adapters[s], model, sample)
