@@ -18,9 +18,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-METHODS = {"baseline": "none", "lit-lora": "lora", "lit-ft": "full"}
-
-
 def child(method: str, frames: int, policy_opts: str) -> None:
     import torch
 
@@ -34,8 +31,9 @@ def child(method: str, frames: int, policy_opts: str) -> None:
     model = reg.create("model", "sam2")
     video = make_video("hard", 0, num_frames=frames)
     opts = json.loads(policy_opts)
-    trainer = LiveTrainer(model, reg.create("oracle", "vos-clicks"), reg.create("adapter", METHODS[method]),
-                          reg.create("policy", "every", **opts))
+    m = reg.get("method", method).factory()  # any registered method: its adapter, policy and their options
+    trainer = LiveTrainer(model, reg.create("oracle", "vos-clicks"), reg.create("adapter", m.adapter, **m.adapter_options),
+                          reg.create("policy", m.policy, **{**m.policy_options, **opts}))
     episode = next(video_object_episodes([video]))
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     metrics = {}
