@@ -400,3 +400,15 @@ def clip_ckpt_other_architecture(root):
 @case
 def clip_ckpt_wrong_shapes(root):
     return _clip_ckpt(root, _clip_state(lambda s: _reshape(s, "positional_embedding")))
+
+
+@case
+def policy_search_steps_negative(root):
+    davis_tree(root)
+    return run(root, "--method", "lit-auto", "--policy-opt", "search_steps=-1")
+
+
+@case
+def policy_pick_unknown(root):
+    davis_tree(root)
+    return run(root, "--method", "lit-auto", "--policy-opt", "pick=worst")
