@@ -21,6 +21,8 @@ class Comparison:
     per_group: dict[str, list[int | None]]         # group -> user corrections per run
     totals: list[dict[str, Any]]                    # per run
     group_noun: str = "group"                       # "video", "stream": from the first run's manifest
+    score_name: str = "J"                           # the task's name for its mean score ("J", "accuracy")
+    masks: bool = True                              # the task has masks (else no mask-corrections row)
     note: str | None = None                         # what was left out (only when runs differ)
     left_out: dict[str, dict[str, str]] = field(default_factory=dict)
 
@@ -54,7 +56,10 @@ def compare_runs(paths: list[Path], allow_incomplete: bool = False) -> Compariso
         t = s["totals"]
         totals.append({k: t.get(k) for k in ("user_corrections", "clicks", "mask_corrections", "auto_corrections",
                                              "update_seconds_mean", "J", "groups", "user_corrections_per_group")})
-    return Comparison(names, groups, per_group, totals, _group_noun(paths[0]),
+    first = _manifest(paths[0])
+    return Comparison(names, groups, per_group, totals, str(first.get("group_noun") or "group"),
+                      score_name=str(first.get("score_name") or "J"),
+                      masks=first.get("prediction_kind") in (None, "binary-mask"),
                       note=None if cov.honest else cov.header(), left_out=cov.left_out)
 
 
@@ -66,11 +71,11 @@ def _names(paths: list[Path]) -> list[str]:
     return [str(Path(*Path(p).resolve().parts[-2:])) for p in paths]
 
 
-def _group_noun(run_dir: Path) -> str:
+def _manifest(run_dir: Path) -> dict[str, Any]:
     try:
-        return str(json.loads((Path(run_dir) / "manifest.json").read_text()).get("group_noun") or "group")
+        return json.loads((Path(run_dir) / "manifest.json").read_text())
     except (OSError, ValueError):
-        return "group"
+        return {}
 
 
 def _cell(v: Any) -> str:
@@ -86,7 +91,9 @@ def format_table(c: Comparison) -> str:
     rows.append(["**total corrections**"] + [_cell(t["user_corrections"]) for t in c.totals])
     rows.append([f"per {c.group_noun}"] + [_cell(t["user_corrections_per_group"]) for t in c.totals])
     for k in ("clicks", "mask_corrections", "auto_corrections", "update_seconds_mean", "J"):
-        rows.append([k] + [_cell(t[k]) for t in c.totals])
+        if k == "mask_corrections" and not c.masks:
+            continue
+        rows.append([c.score_name if k == "J" else k] + [_cell(t[k]) for t in c.totals])
     rows.append(["reduction vs first"] + ["-"] + [
         "-" if c.reduction(i) is None else f"{c.reduction(i):.1f}%" for i in range(1, len(c.runs))])
     widths = [max(len(str(r[i])) for r in [head] + rows) for i in range(len(head))]

@@ -361,3 +361,15 @@ def test_compare_names_groups_with_the_task_models_noun(tmp_path, capsys):
     assert main(["compare", str(tmp_path / "a"), str(tmp_path / "b")]) == 0
     rows = _table(capsys.readouterr().out)
     assert rows["stream"] == ["a", "b"] and "per stream" in rows and "video" not in rows
+
+
+@pytest.mark.parametrize("kind, masks", [("binary-mask", True), ("label", False)])
+def test_compare_names_the_score_row_by_the_task_and_shows_masks_only_for_mask_tasks(tmp_path, capsys, kind, masks):
+    for name in ("a", "b"):
+        exp = Experiment(_spec(), registry=_registry())
+        exp.model.score_name, exp.model.prediction_kind = "accuracy", kind
+        run_to_dir(exp, tmp_path / name)
+    assert main(["compare", str(tmp_path / "a"), str(tmp_path / "b")]) == 0
+    rows = _table(capsys.readouterr().out)
+    assert "accuracy" in rows and "J" not in rows
+    assert ("mask_corrections" in rows) == masks
