@@ -13,8 +13,16 @@ backbones it can leave the adapter unable to fit the correction it trains on
   `max_steps` steps in all: a short update (`max_steps` < 5 x 3) gives each
   step size fewer probe steps, and below one step each it tries only the
   smallest ones.
+- `reuse` (the default): later updates of an episode start at the step size
+  found, without a search, until one fails to fit (best score below
+  `min_best_score`); a new episode (`reset`) searches afresh.
+- As in the paper the last weights are kept and each step is one-pass
+  (`fast`): the probes are judged on the scores of their training forwards.
 - `search_steps = 0`: the earlier rule, growing the lr within one run
   (`litcore.step_size.GrowingStep`).
+
+Every choice here was made on the `train` splits by user corrections
+(docs/calibrated-update.md lists the variants tried).
 """
 
 from __future__ import annotations
