@@ -16,8 +16,8 @@ backbones it can leave the adapter unable to fit the correction it trains on
 - `reuse` (the default): later updates of an episode start at the step size
   found, without a search, until one fails to fit (best score below
   `min_best_score`); a new episode (`reset`) searches afresh.
-- As in the paper the last weights are kept and each step is one-pass
-  (`fast`): the probes are judged on the scores of their training forwards.
+- As in the paper, the last weights are kept; unlike the paper, each step
+  is one-pass (`fast`), so probes are judged on their training forwards' scores.
 - `search_steps = 0`: the earlier rule, growing the lr within one run
   (`litcore.step_size.GrowingStep`).
 
