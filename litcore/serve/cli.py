@@ -30,6 +30,8 @@ def add_serve_command(sub: argparse._SubParsersAction) -> None:
                    help="model option, e.g. checkpoint=sam2.1_hiera_base_plus.pt")
     p.add_argument("--dataset-opt", action="append", metavar="KEY=VALUE", default=[])
     p.add_argument("--oracle-opt", action="append", metavar="KEY=VALUE", default=[])
+    p.add_argument("--method", default=None,
+                   help="a registered method (adapter + policy under one name, e.g. lit-auto); replaces --adapter/--policy")
     p.add_argument("--adapter", default="lora")
     p.add_argument("--adapter-opt", action="append", metavar="KEY=VALUE", default=[])
     p.add_argument("--policy", default="every")
@@ -70,17 +72,20 @@ def build_app(args: argparse.Namespace, *, token: str | None = None):
     dataset = data_entry.factory(**dataset_options)
     model = model_entry.factory(**parse_options(args.model_opt))
     oracle = reg.create("oracle", model.default_oracle, **parse_options(args.oracle_opt)) if model.default_oracle else None
-    # the backbone's own adapter/policy defaults, then the user's, exactly as `lit run` merges them
-    adapter_opts = {**model.default_adapter_options(args.adapter), **parse_options(args.adapter_opt)}
-    policy_opts = {**model.default_policy_options(args.policy), **parse_options(args.policy_opt)}
+    method = _method(reg, args)
+    # the backbone's own adapter/policy defaults, the method's, then the user's, exactly as `lit run` merges them
+    adapter_opts = {**model.default_adapter_options(args.adapter), **method.get("adapter_options", {}),
+                    **parse_options(args.adapter_opt)}
+    policy_opts = {**model.default_policy_options(args.policy), **method.get("policy_options", {}),
+                   **parse_options(args.policy_opt)}
     check_options(reg.get("adapter", args.adapter), adapter_opts)   # fail now on a bad name or option
     check_options(reg.get("policy", args.policy), policy_opts)
     options = ServeOptions(seed=args.seed, adapter=lambda: reg.create("adapter", args.adapter, **adapter_opts),
                            policy=lambda: reg.create("policy", args.policy, **policy_opts),
                            train_on=args.train_on, background=not args.sync_updates,
                            max_sessions=args.max_sessions, idle_seconds=args.idle_minutes * 60)
-    info = {"model": args.model, "dataset": args.dataset, "adapter": args.adapter, "policy": args.policy,
-            "seed": args.seed}
+    info = {"model": args.model, "dataset": args.dataset, "method": args.method, "adapter": args.adapter,
+            "policy": args.policy, "seed": args.seed}
     gallery = Gallery(dataset, model, oracle, root=args.root, info=info)
     study = None
     if args.study:
@@ -90,10 +95,23 @@ def build_app(args: argparse.Namespace, *, token: str | None = None):
     return create_app(gallery, options, token=token, study=study)
 
 
+def _method(reg: Any, args: argparse.Namespace) -> dict[str, Any]:
+    """Resolve `--method` into `args.adapter` / `args.policy` (and the method's option defaults)."""
+    if not args.method:
+        return {}
+    m = reg.get("method", args.method).factory()
+    if m.mode != "propose":
+        raise ServeError(f"--method {args.method}: its mode {m.mode!r} installs each update into the shared model; "
+                         "lit serve proposes revisions, so choose a method with mode 'propose'")
+    args.adapter, args.policy = m.adapter, m.policy
+    return {"adapter_options": dict(m.adapter_options), "policy_options": dict(m.policy_options)}
+
+
 def _manifest(args: argparse.Namespace, model: Any, options: Any) -> dict[str, Any]:
     from litcore.cli.commands import parse_options
 
-    return {"spec": {"model": args.model, "dataset": args.dataset, "adapter": args.adapter, "policy": args.policy,
+    return {"spec": {"model": args.model, "dataset": args.dataset, "method": args.method, "adapter": args.adapter,
+                     "policy": args.policy,
                      "model_options": parse_options(args.model_opt), "dataset_options": parse_options(args.dataset_opt),
                      "seed": args.seed, "mode": "propose", "train_on": options.train_on},
             "components": {"model": model.describe()}, "group_noun": getattr(model, "group_noun", "group"),

@@ -197,3 +197,35 @@ def test_sync_updates_finish_before_accept_returns(client_factory):
     c.post(f"/api/sessions/{sid}/items/{f}/action", json={"kind": "click", "x": 3, "y": 3})
     upd = c.post(f"/api/sessions/{sid}/items/{f}/accept").json()["update"]
     assert upd["updates"] == 1 and not upd["running"]
+
+
+def _serve_args(*argv):
+    from litcore.cli import build_parser
+
+    return build_parser().parse_args(["serve", *argv])
+
+
+def test_serve_method_names_the_adapter_and_policy_like_lit_run():
+    from fastapi.testclient import TestClient
+
+    from litcore.calibrated import CalibratedPolicy
+    from litcore.serve.cli import build_app
+
+    app = build_app(_serve_args("--method", "lit-auto", "--policy-opt", "search_steps=2"))
+    with TestClient(app) as client:
+        sid = open_session(client)["id"]
+        policy = client.app.state.manager.get(sid).policy
+    assert isinstance(policy, CalibratedPolicy) and policy.config.search_steps == 2
+
+
+@pytest.mark.parametrize("method, message", [
+    ("replace-decoder", "--method replace-decoder: its mode 'replace'"),
+    ("lit-autoo", "lit-auto"),  # unknown: the error lists the registered methods
+])
+def test_serve_refuses_a_method_it_cannot_run_in_one_line(method, message):
+    from litcore.errors import LitcoreError
+    from litcore.serve.cli import build_app
+
+    with pytest.raises((LitcoreError, LookupError)) as info:  # what `lit` prints as one line
+        build_app(_serve_args("--method", method))
+    assert message in str(info.value) and "\n" not in str(info.value)
