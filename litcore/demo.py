@@ -105,10 +105,14 @@ def method_rows(c: Comparison, out: Path) -> list[dict[str, Any]]:
     return rows
 
 
-def method_table(rows: list[dict[str, Any]]) -> str:
-    """The methods side by side (Markdown), then any learning warning in plain words."""
-    head = ["method", "user corrections", "change vs first", "automatic", "J accepted proposals", "J overall",
-            "mean update (s)"]
+def method_table(rows: list[dict[str, Any]], score_name: str = "J") -> str:
+    """The methods side by side (Markdown), then any learning warning in plain words.
+
+    The score columns carry the task's name for its score (`J`, `accuracy`);
+    the row keys stay `J_accepted` / `J` so comparison.json reads the same for every task.
+    """
+    head = ["method", "user corrections", "change vs first", "automatic", f"{score_name} accepted proposals",
+            f"{score_name} overall", "mean update (s)"]
     cell = lambda v, f="{:.3f}": "-" if v is None else f.format(v)  # noqa: E731
     change = lambda r: None if r["reduction_percent"] is None else -r["reduction_percent"]  # noqa: E731
     body = [[r["method"], str(r["user_corrections"]), "-" if i == 0 else cell(change(r), "{:+.1f}%"),
@@ -126,7 +130,7 @@ def report(c: Comparison, out: Path | None = None) -> str:
     """The per-group table, then (given the run folder) the methods side by side, then the headline reductions."""
     lines = [format_table(c)]
     if out is not None:
-        lines += ["", method_table(method_rows(c, out))]
+        lines += ["", method_table(method_rows(c, out), c.score_name)]
     for i in range(1, len(c.runs)):
         red = c.reduction(i)
         if red is not None:
