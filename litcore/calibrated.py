@@ -133,7 +133,8 @@ class CalibratedPolicy(UpdatePolicy):
         """
         cfg: CalibratedConfig = self.config  # type: ignore[assignment]
         initial = {k: v.detach().clone() for k, v in adapter.state_dict().items()}
-        probes: list[tuple[StepRun, dict]] = []
+        chosen: StepRun | None = None
+        weights: dict[str, Any] = {}
         tried: list[float] = []
         losses: list[float] = []
         ladder = cfg.ladder()
@@ -145,17 +146,14 @@ class CalibratedPolicy(UpdatePolicy):
             run = self.train(adapter, learner, batch, ConstantStep(lr), per_probe, stop=False)
             tried += run.lrs
             losses += run.losses
-            probes.append((run, {k: v.detach().clone() for k, v in adapter.state_dict().items()}))
+            if chosen is None or _rank(run) > _rank(chosen):  # only the best probe's weights are kept
+                chosen, weights = run, {k: v.detach().clone() for k, v in adapter.state_dict().items()}
             if run.best <= 0.0 and no_gradient(run.optimizer):
                 run.stuck = True  # zero score and no gradient: no step size can move these weights
                 break
             if cfg.pick == "smallest-fit" and run.best >= cfg.min_best_score:
-                break
-        chosen, weights = probes[0]
-        for run, state in probes[1:]:
-            if (cfg.pick == "smallest-fit" and chosen.best >= cfg.min_best_score) or _rank(run) <= _rank(chosen):
-                continue
-            chosen, weights = run, state
+                break  # the smallest step size that fits (it ranks above every earlier, unfit one)
+        assert chosen is not None  # the ladder has at least `lr`, and one probe always fits max_steps >= 1
         adapter.load_state_dict(weights)
         chosen.lrs, chosen.losses = tried, losses
         return chosen, len(tried)
