@@ -107,7 +107,7 @@ class CalibratedPolicy(UpdatePolicy):
             chosen = self.train(adapter, learner, batch, self.after_search(chosen.lr), cfg.max_steps - spent, chosen)
             spent += chosen.step - before
         if chosen.best > 0.0:
-            self._found = chosen.lrs[-1]
+            self._found = chosen.lr  # the chosen probe's (the last step ran a later probe if nothing went on)
         return self.finish(adapter, sample, batch, chosen, start, steps=spent)
 
     def reset(self) -> None:

@@ -167,6 +167,15 @@ def test_reuse_starts_later_updates_at_the_found_step_size_until_one_does_not_fi
     assert policy.update(_adapter(), ScriptedLearner([0.1]), 1).lrs[:3] == [1e-4] * 3
 
 
+def test_reuse_remembers_the_chosen_step_size_even_when_the_search_used_the_whole_update():
+    adapter = _adapter()
+    policy = calibrated(max_steps=15)  # 5 step sizes x 3 probe steps: nothing left to go on with
+    first = policy.update(adapter, Displacement(adapter, peak=6e-3), 1)
+    assert first.steps == 15 and first.lrs[-1] == pytest.approx(8.1e-3)  # the last probe ran last
+    second = policy.update(adapter, Displacement(adapter, peak=6e-3), 1)
+    assert second.lrs and all(lr == pytest.approx(2.7e-3) for lr in second.lrs)  # the chosen one, not the last probe's
+
+
 def test_when_every_probe_scores_zero_the_lowest_loss_wins():
     class ZeroScore(Displacement):
         def score(self, module, sample):
