@@ -33,11 +33,12 @@ from typing import Any
 
 from litcore.adapters.base import Adapter
 from litcore.policy import PolicyConfig, StepRun, UpdatePolicy, _check, _number, no_gradient
-from litcore.step_size import ConstantStep, GrowingStep, StepSize
+from litcore.step_size import ConstantStep, CosineStep, GrowingStep, StepSize
 from litcore.task import Learner
 from litcore.types import UpdateReport
 
 PICKS = ("best", "smallest-fit")
+DECAYS = ("none", "cosine")
 
 
 @dataclass
@@ -56,6 +57,12 @@ class CalibratedConfig(PolicyConfig):
                                     # chose and search again only after an update that did not fit
     backoff: bool = False           # after the search: divide the lr by `growth` after a step whose score fell
                                     # by more than min_gain (never below `lr`); false: keep the chosen lr
+    decay: str = "none"             # after the search: "none" keeps the chosen lr; "cosine" anneals it to 0
+                                    # over the update's remaining steps
+    search_in_max_steps: bool = True  # the probe steps count in `max_steps`; false: the chosen probe then
+                                      # goes on for up to `max_steps` more (at most max_steps + 15 in all)
+    settle: int = 0                 # go on `settle` rungs of the ladder below the chosen step size (never
+                                    # below `lr`): the lr-range-test habit of training below the fastest lr
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -67,6 +74,11 @@ class CalibratedConfig(PolicyConfig):
         _check(isinstance(self.reuse, bool), "reuse", self.reuse, "true or false")
         _check(isinstance(self.backoff, bool), "backoff", self.backoff, "true or false")
         _check(self.pick in PICKS, "pick", self.pick, f"choose from {', '.join(PICKS)}")
+        _check(isinstance(self.search_in_max_steps, bool), "search_in_max_steps", self.search_in_max_steps,
+               "true or false")
+        _check(self.decay in DECAYS, "decay", self.decay, f"choose from {', '.join(DECAYS)}")
+        _check(isinstance(self.settle, int) and not isinstance(self.settle, bool) and self.settle >= 0,
+               "settle", self.settle, "a whole number >= 0")
 
     def ladder(self) -> list[float]:
         """The step sizes the search tries: `lr * growth**k` up to `max_lr`."""
@@ -97,27 +109,36 @@ class CalibratedPolicy(UpdatePolicy):
         batch = [*self._buffer, sample] if cfg.replay > 0 else [sample]
         start = time.perf_counter()
         if cfg.reuse and self._found is not None:
-            run = self.train(adapter, learner, batch, self.after_search(self._found), cfg.max_steps)
+            found = self._found
+            run = self.train(adapter, learner, batch, self.after_search(found, cfg.max_steps), cfg.max_steps)
             if run.best < cfg.min_best_score:
                 self._found = None  # did not fit: search again next time
-            return self.finish(adapter, sample, batch, run, start)
+            return self.finish(adapter, sample, batch, run, start, lr=found)
         chosen, spent = self.search(adapter, learner, batch)
-        if not chosen.stuck and spent < cfg.max_steps:
-            before = chosen.step
-            chosen = self.train(adapter, learner, batch, self.after_search(chosen.lr), cfg.max_steps - spent, chosen)
+        left = cfg.max_steps - spent if cfg.search_in_max_steps else cfg.max_steps
+        if not chosen.stuck and left > 0:
+            before, found = chosen.step, chosen.lr
+            rule = self.after_search(found, left)
+            chosen.lr = rule.lr
+            chosen = self.train(adapter, learner, batch, rule, left, chosen)
+            chosen.lr = found  # the step size the search chose (reuse starts from it)
             spent += chosen.step - before
         if chosen.best > 0.0:
             self._found = chosen.lr  # the chosen probe's (the last step ran a later probe if nothing went on)
-        return self.finish(adapter, sample, batch, chosen, start, steps=spent)
+        return self.finish(adapter, sample, batch, chosen, start, steps=spent, lr=chosen.lr)
 
     def reset(self) -> None:
         """A new episode searches afresh (the adapter is reset with it)."""
         super().reset()
         self._found: float | None = None
 
-    def after_search(self, lr: float) -> StepSize:
-        """The rule that goes on from the chosen probe: its lr, lowered when a step makes the fit worse."""
+    def after_search(self, lr: float, steps: int) -> StepSize:
+        """The rule that goes on from the chosen step size for `steps` steps: constant (`settle` rungs
+        lower), annealed (`decay`), or lowered when a step makes the fit worse (`backoff`)."""
         cfg: CalibratedConfig = self.config  # type: ignore[assignment]
+        lr = max(cfg.lr, lr / cfg.growth ** cfg.settle)
+        if cfg.decay == "cosine":
+            return CosineStep(lr, steps)
         if not cfg.backoff:
             return ConstantStep(lr)
         rule = GrowingStep(cfg.lr, growth=cfg.growth, max_lr=lr, min_gain=cfg.min_gain, fitted=cfg.min_best_score)

@@ -240,7 +240,7 @@ class UpdatePolicy:
         return run
 
     def finish(self, adapter: Adapter, sample: Any, batch: list[Any], run: "StepRun", start: float,
-               steps: int | None = None) -> UpdateReport:
+               steps: int | None = None, lr: float | None = None) -> UpdateReport:
         """Keep the best weights if asked, count the update, remember the sample for replay."""
         score = run.score
         if self.config.keep_best and run.best_state is not None:
@@ -252,7 +252,7 @@ class UpdatePolicy:
             self._buffer.append(sample)
         return UpdateReport(steps=run.step if steps is None else steps, seconds=time.perf_counter() - start,
                             best_score=run.best, final_score=score, samples=len(batch), losses=run.losses,
-                            lrs=run.lrs)
+                            lrs=run.lrs, lr=lr if lr is not None else (run.lrs[-1] if run.lrs else None))
 
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, **asdict(self.config)}

@@ -8,6 +8,8 @@ model, so one rule serves every task and adapter.
 
 from __future__ import annotations
 
+import math
+
 
 class StepSize:
     """Interface: `lr` is the step size of the next step."""
@@ -56,4 +58,21 @@ class GrowingStep(StepSize):
         elif best <= self.fitted and best - max(previous_best, 0.0) < self.min_gain:
             self.lr = min(self.lr * self.growth, self.ceiling)
         self.last = score
+        return self.lr
+
+
+class CosineStep(StepSize):
+    """A half cosine from `lr` to 0 over `steps` steps: large steps first, small ones to settle the fit.
+
+    Annealing is the usual end of a fine-tuning schedule; here it follows the
+    step size a search picked (`calibrated`, `decay=cosine`).
+    """
+
+    def __init__(self, lr: float, steps: int) -> None:
+        self.peak, self.steps, self.done = float(lr), max(1, int(steps)), 0
+        self.lr = self.peak
+
+    def observe(self, score: float, previous_best: float, best: float) -> float:
+        self.done += 1
+        self.lr = 0.5 * self.peak * (1.0 + math.cos(math.pi * min(self.done, self.steps) / self.steps))
         return self.lr

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 import torch
 from torch import nn
 
@@ -17,7 +20,7 @@ from litcore.experiment import Experiment, ExperimentSpec
 from litcore.plugins import build_registry, get_plugin_manager
 from litcore.calibrated import CalibratedConfig, calibrated
 from litcore.policy import PolicyOptionError, every_correction
-from litcore.step_size import GrowingStep
+from litcore.step_size import CosineStep, GrowingStep
 from test_policy import ScriptedLearner, _adapter
 from test_results_cli import _steps, with_fake  # noqa: F401  (fixture)
 
@@ -151,6 +154,41 @@ def test_after_the_search_a_step_that_makes_the_fit_worse_lowers_the_step_size()
     assert report.final_score == pytest.approx(report.best_score)
 
 
+def test_settle_goes_on_rungs_below_the_chosen_step_size_and_never_below_lr():
+    adapter = _adapter()
+    report = calibrated(settle=1, keep_best=True).update(adapter, Displacement(adapter, peak=6e-3), 1)
+    assert report.lrs[15:] and all(lr == pytest.approx(9e-4) for lr in report.lrs[15:])  # 2.7e-3 / 3
+    low = calibrated(settle=9, max_steps=20).update(_adapter(), ScriptedLearner([0.1]), 1)
+    assert all(lr == pytest.approx(1e-4) for lr in low.lrs[15:])  # clipped at the ladder's bottom
+
+
+def test_search_outside_max_steps_leaves_the_chosen_probe_a_whole_update():
+    inside = calibrated(patience=100).update(_adapter(), ScriptedLearner([0.1]), 1)
+    outside = calibrated(patience=100, search_in_max_steps=False).update(_adapter(), ScriptedLearner([0.1]), 1)
+    assert inside.steps == len(inside.lrs) == 40
+    assert outside.steps == len(outside.lrs) == 15 + 40 and outside.lrs[:15] == inside.lrs[:15]
+
+
+def test_cosine_decay_anneals_from_the_chosen_step_size_towards_zero():
+    adapter = _adapter()
+    policy = calibrated(decay="cosine", patience=40)
+    report = policy.update(adapter, Displacement(adapter, peak=6e-3), 1)
+    after = report.lrs[15:]
+    assert len(after) == 25 and after[0] == pytest.approx(2.7e-3)
+    assert all(b < a for a, b in zip(after, after[1:]))  # strictly falling
+    assert after[-1] == pytest.approx(2.7e-3 * 0.5 * (1 + math.cos(math.pi * 24 / 25)))
+    second = policy.update(adapter, Displacement(adapter, peak=6e-3), 1)  # reuse: anneals over all 40 steps
+    assert second.lrs[0] == pytest.approx(2.7e-3) and second.lrs[-1] < second.lrs[0]
+
+
+@given(lr=st.floats(1e-6, 1.0), steps=st.integers(1, 200))
+def test_cosine_step_falls_monotonically_from_lr_to_zero(lr, steps):
+    rule = CosineStep(lr, steps)
+    seen = [rule.lr] + [rule.observe(0.0, 0.0, 0.0) for _ in range(steps + 3)]
+    assert seen[0] == lr and all(0.0 <= b <= a for a, b in zip(seen, seen[1:]))
+    assert seen[steps] == pytest.approx(0.0, abs=1e-12 + lr * 1e-12)
+
+
 def test_reuse_starts_later_updates_at_the_found_step_size_until_one_does_not_fit():
     adapter = _adapter()
     policy = calibrated(reuse=True, max_steps=20)
@@ -172,6 +210,7 @@ def test_reuse_remembers_the_chosen_step_size_even_when_the_search_used_the_whol
     policy = calibrated(max_steps=15)  # 5 step sizes x 3 probe steps: nothing left to go on with
     first = policy.update(adapter, Displacement(adapter, peak=6e-3), 1)
     assert first.steps == 15 and first.lrs[-1] == pytest.approx(8.1e-3)  # the last probe ran last
+    assert first.lr == pytest.approx(2.7e-3)  # but the report names the chosen step size
     second = policy.update(adapter, Displacement(adapter, peak=6e-3), 1)
     assert second.lrs and all(lr == pytest.approx(2.7e-3) for lr in second.lrs)  # the chosen one, not the last probe's
 
@@ -216,7 +255,7 @@ def test_the_fixed_policy_records_its_constant_step_size():
 @pytest.mark.parametrize("option, value", [
     ("lr", -1e-3), ("lr", 0), ("lr", "abc"), ("max_steps", 0), ("max_steps", 2.5), ("patience", 0),
     ("weight_decay", -1), ("growth", 0.5), ("growth", 1), ("search_steps", -1), ("search_steps", 2.5),
-    ("pick", "worst"), ("max_lr", 1e-5), ("min_gain", -0.1), ("replay", -1),
+    ("pick", "worst"), ("decay", "linear"), ("settle", -1), ("settle", 0.5), ("search_in_max_steps", "no"), ("max_lr", 1e-5), ("min_gain", -0.1), ("replay", -1),
     ("keep_best", "yes"), ("trigger", "sometimes")])
 def test_out_of_range_options_are_one_line_errors_naming_the_option(option, value):
     with pytest.raises(PolicyOptionError) as info:
