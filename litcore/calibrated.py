@@ -38,6 +38,7 @@ from litcore.task import Learner
 from litcore.types import UpdateReport
 
 PICKS = ("best", "smallest-fit")
+PROBE_EVALS = ("none", "end")
 DECAYS = ("none", "cosine")
 
 
@@ -57,6 +58,8 @@ class CalibratedConfig(PolicyConfig):
                                     # chose and search again only after an update that did not fit
     backoff: bool = False           # after the search: divide the lr by `growth` after a step whose score fell
                                     # by more than min_gain (never below `lr`); false: keep the chosen lr
+    probe_eval: str = "none"        # "end": score each probe's last weights once more (eval mode, one decode)
+                                    # and rank probes by that score, i.e. where the update would go on from
     decay: str = "none"             # after the search: "none" keeps the chosen lr; "cosine" anneals it to 0
                                     # over the update's remaining steps
     search_in_max_steps: bool = True  # the probe steps count in `max_steps`; false: the chosen probe then
@@ -76,6 +79,7 @@ class CalibratedConfig(PolicyConfig):
         _check(self.pick in PICKS, "pick", self.pick, f"choose from {', '.join(PICKS)}")
         _check(isinstance(self.search_in_max_steps, bool), "search_in_max_steps", self.search_in_max_steps,
                "true or false")
+        _check(self.probe_eval in PROBE_EVALS, "probe_eval", self.probe_eval, f"choose from {', '.join(PROBE_EVALS)}")
         _check(self.decay in DECAYS, "decay", self.decay, f"choose from {', '.join(DECAYS)}")
         _check(isinstance(self.settle, int) and not isinstance(self.settle, bool) and self.settle >= 0,
                "settle", self.settle, "a whole number >= 0")
@@ -165,6 +169,8 @@ class CalibratedPolicy(UpdatePolicy):
                 break
             adapter.load_state_dict(initial)
             run = self.train(adapter, learner, batch, ConstantStep(lr), per_probe, stop=False)
+            if cfg.probe_eval == "end":
+                run.end = _score_now(run, learner, adapter, batch)
             tried += run.lrs
             losses += run.losses
             if chosen is None or _rank(run) > _rank(chosen):  # only the best probe's weights are kept
@@ -181,9 +187,21 @@ class CalibratedPolicy(UpdatePolicy):
 
 
 def _rank(run: StepRun) -> tuple[float, float]:
-    """Probes compare by best score, then by lowest training loss: a score can tie where the loss does not
-    (an IoU of 0 for every step size while the mask logits already move towards the target)."""
-    return run.best, -min(run.losses)
+    """Probes compare by best score (or, with `probe_eval=end`, the score of their last weights), then by
+    lowest training loss: a score can tie where the loss does not (an IoU of 0 for every step size while
+    the mask logits already move towards the target)."""
+    return (run.best if run.end is None else run.end), -min(run.losses)
+
+
+def _score_now(run: StepRun, learner: Learner, adapter: Adapter, batch: list[Any]) -> float:
+    """The score of the module's weights as they are (eval mode, no dropout); it counts in the run's best."""
+    import torch
+
+    run.set_mode(False)
+    with torch.no_grad():
+        score = float(learner.score(adapter.module, batch[-1]))
+    run.best = max(run.best, score)
+    return score
 
 
 def calibrated(**options: Any) -> UpdatePolicy:

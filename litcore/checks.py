@@ -21,10 +21,25 @@ def check_spec(spec: Any) -> None:
 
 
 def check_selection(dataset: Any, spec: Any) -> None:
-    """Groups and objects named in the spec must exist (the dataset says how to look)."""
+    """Groups named in the spec must exist, and there must be a group to run.
+
+    A dataset with its own `check_selection(groups=, objects=)` (the VOS ones)
+    says how to look, objects included; for any other, the names in
+    `--groups` are looked up in its `groups()`.
+    """
     check = getattr(dataset, "check_selection", None)
-    if check is not None and (spec.groups or spec.objects):
-        check(groups=spec.groups, objects=spec.objects)
+    if check is not None:
+        if spec.groups or spec.objects:
+            check(groups=spec.groups, objects=spec.objects)
+        return
+    available = list(dataset.groups())
+    if not available:
+        raise OptionError(f"dataset {spec.dataset!r} has no group to run with options {spec.dataset_options or {}}")
+    known = set(available)
+    unknown = [g for g in spec.groups or [] if g not in known]
+    if unknown:
+        shown = ", ".join(available[:10]) + (f", ... ({len(available)} in all)" if len(available) > 10 else "")
+        raise OptionError(f"--groups: unknown group {unknown[0]!r} in dataset {spec.dataset!r}; available: {shown}")
 
 
 def check_out_dir(path: str | Path, flag: str = "--out") -> Path:

@@ -165,6 +165,7 @@ class StepRun:
     score: float = 0.0
     stuck: bool = False
     best_state: dict[str, torch.Tensor] | None = None
+    end: float | None = None  # a score of the last weights measured after the loop (a search's probe)
     losses: list[float] = field(default_factory=list)
     lrs: list[float] = field(default_factory=list)
 

@@ -80,9 +80,14 @@ class Registry:
         try:
             return self._entries[kind][name]
         except KeyError:
-            known = ", ".join(sorted(self._entries.get(kind, {}))) or "none"
+            import difflib
+
+            names = sorted(self._entries.get(kind, {}))
+            close = difflib.get_close_matches(str(name), names, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise UnknownComponentError(
-                f"unknown {kind} {name!r}; available {PLURAL.get(kind, kind + 's')}: {known} (see `lit plugins`)"
+                f"unknown {kind} {name!r}{hint}; available {PLURAL.get(kind, kind + 's')}: "
+                f"{', '.join(names) or 'none'} (see `lit plugins`)"
             ) from None
 
     def names(self, kind: str, task: str | None = None) -> list[str]:

@@ -25,8 +25,22 @@ class AdapterError(ValueError):
 def matching_modules(module: nn.Module, patterns: str | Iterable[str]) -> list[str]:
     """Names of sub-modules whose full dotted name matches one of the regexes."""
     pats = [patterns] if isinstance(patterns, str) else list(patterns)
-    compiled = [re.compile(p) for p in pats]
+    compiled = []
+    for p in pats:
+        try:
+            compiled.append(re.compile(p))
+        except re.error as e:
+            raise AdapterError(f"adapter targets: {p!s} is not a regular expression ({e})") from None
     return [name for name, _ in module.named_modules() if name and any(c.fullmatch(name) for c in compiled)]
+
+
+def no_match(adapter: str, module: nn.Module, targets: str | Iterable[str], shown: int = 8) -> AdapterError:
+    """The one-line error for targets that match nothing, with some of the names there are to match."""
+    pats = [targets] if isinstance(targets, str) else list(targets)
+    names = [n for n, _ in module.named_modules() if n]
+    more = f", ... ({len(names)} in all)" if len(names) > shown else ""
+    return AdapterError(f"{adapter}: no module of {type(module).__name__} matches {', '.join(pats)} (a target is a "
+                        f"regex over whole dotted names, e.g. {', '.join(names[:shown])}{more})")
 
 
 class Adapter(ABC):

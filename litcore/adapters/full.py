@@ -6,7 +6,7 @@ from typing import Any
 
 from torch import nn
 
-from litcore.adapters.base import Adapter, AdapterError, matching_modules
+from litcore.adapters.base import Adapter, AdapterError, matching_modules, no_match
 
 
 class FullFineTune(Adapter):
@@ -22,7 +22,7 @@ class FullFineTune(Adapter):
             return module
         names = matching_modules(module, targets)
         if not names:
-            raise AdapterError(f"full: no module of {type(module).__name__} matches {targets!r}")
+            raise no_match("full", module, targets)
         subs = dict(module.named_modules())
         for n in names:
             for p in subs[n].parameters():

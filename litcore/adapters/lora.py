@@ -13,7 +13,7 @@ from typing import Any
 
 from torch import nn
 
-from litcore.adapters.base import Adapter, AdapterError, matching_modules
+from litcore.adapters.base import Adapter, AdapterError, matching_modules, no_match
 
 
 # the layer types peft's LoRA handles (peft.tuners.lora.layer dispatch)
@@ -38,7 +38,7 @@ class LoraAdapter(Adapter):
             raise AdapterError("lora: the task gave no default targets; pass --adapter-targets")
         names = matching_modules(module, targets)
         if not names:
-            raise AdapterError(f"lora: no module of {type(module).__name__} matches {targets!r}")
+            raise no_match("lora", module, targets)
         subs = dict(module.named_modules())
         for n in names:  # a silent skip would train less than the user asked for
             if not isinstance(subs[n], SUPPORTED):

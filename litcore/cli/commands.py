@@ -14,6 +14,7 @@ from litcore.cli.execution import (add_executor_arguments, add_existing_argument
 from litcore.checks import check_out_dir
 from litcore.errors import LitcoreError
 from litcore.executors import using
+from litcore.options import OptionError
 from litcore.experiment import Experiment, ExperimentSpec, IncompatibleComponentsError, run_to_dir
 from litcore.plugins import PluginLoadError, build_registry, get_plugin_manager, plugin_infos
 from litcore.registry import PLURAL, RegistrationError, UnknownComponentError
@@ -187,7 +188,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(run_line(summary, exp.manifest(), args.out))
     if summary.get("learning_warning"):
         print(f"warning: {summary['learning_warning']}")
-    return report_failures(json.loads((Path(args.out) / "manifest.json").read_text()).get("errors", []))
+    errors = json.loads((Path(args.out) / "manifest.json").read_text()).get("errors", [])
+    if not summary["totals"]["episodes"] and not errors:
+        print(f"lit: error: no episode ran: dataset {args.dataset!r} gave none for this selection "
+              f"(--groups, --objects, --dataset-opt)", file=sys.stderr)
+        return 2
+    return report_failures(errors)
 
 
 def run_line(summary: dict[str, Any], manifest: dict[str, Any], out: Any) -> str:
@@ -202,6 +208,8 @@ def run_line(summary: dict[str, Any], manifest: dict[str, Any], out: Any) -> str
 
 
 def _set_threads(n: int | None) -> None:
+    if n is not None and n < 1:
+        raise OptionError(f"--threads must be at least 1, not {n}")
     if n:
         import torch
 
