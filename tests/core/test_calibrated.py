@@ -169,6 +169,23 @@ def test_search_outside_max_steps_leaves_the_chosen_probe_a_whole_update():
     assert outside.steps == len(outside.lrs) == 15 + 40 and outside.lrs[:15] == inside.lrs[:15]
 
 
+def test_probe_eval_end_ranks_probes_by_where_they_ended_not_by_their_best_step():
+    # one-pass probes see the weights after steps 1 and 2 only: at 8.1e-3 the first step lands on the peak
+    # (0.997) and the third overshoots it (0.78); 2.7e-3 ends on it (0.997): only the end score sees that
+    class OnePass(Displacement):
+        def loss_and_score(self, module, samples):  # the score of the weights before the step
+            return self.loss(module, samples), self.score(module, samples[-1])
+
+    adapter = _adapter()
+    by_best = calibrated(patience=1).update(adapter, OnePass(adapter, peak=9e-3), 1)
+    assert by_best.lr == pytest.approx(8.1e-3)
+    adapter = _adapter()
+    learner = OnePass(adapter, peak=9e-3)
+    by_end = calibrated(probe_eval="end", patience=1).update(adapter, learner, 1)
+    assert by_end.lr == pytest.approx(2.7e-3) and by_end.lrs[15:] and set(by_end.lrs[15:]) == {by_end.lr}
+    assert by_end.best_score > 0.99
+
+
 def test_cosine_decay_anneals_from_the_chosen_step_size_towards_zero():
     adapter = _adapter()
     policy = calibrated(decay="cosine", patience=40)
@@ -255,7 +272,7 @@ def test_the_fixed_policy_records_its_constant_step_size():
 @pytest.mark.parametrize("option, value", [
     ("lr", -1e-3), ("lr", 0), ("lr", "abc"), ("max_steps", 0), ("max_steps", 2.5), ("patience", 0),
     ("weight_decay", -1), ("growth", 0.5), ("growth", 1), ("search_steps", -1), ("search_steps", 2.5),
-    ("pick", "worst"), ("decay", "linear"), ("settle", -1), ("settle", 0.5), ("search_in_max_steps", "no"), ("max_lr", 1e-5), ("min_gain", -0.1), ("replay", -1),
+    ("pick", "worst"), ("decay", "linear"), ("settle", -1), ("settle", 0.5), ("search_in_max_steps", "no"), ("probe_eval", "last"), ("max_lr", 1e-5), ("min_gain", -0.1), ("replay", -1),
     ("keep_best", "yes"), ("trigger", "sometimes")])
 def test_out_of_range_options_are_one_line_errors_naming_the_option(option, value):
     with pytest.raises(PolicyOptionError) as info:
