@@ -22,7 +22,7 @@ def sam2_model(config: str | None = "default", checkpoint: str | None = "default
                device: str = "auto", image_size: int | None = None, overrides: list[str] | None = None,
                loss_size: int | str | None = None, seed: int = 0, predictor_class: str = PREDICTOR,
                object_score_loss: float = 0.0, autocast: str | None = None, vos_optimized: bool = False,
-               trust_config: bool = False, **predictor_kwargs: Any):
+               trust_config: bool = False, memory_cache: bool = True, **predictor_kwargs: Any):
     """Build the SAM2 task model.
 
     `config`: a yaml path or a sam2 config name (``configs/sam2.1/sam2.1_hiera_b+.yaml``);
@@ -34,7 +34,9 @@ def sam2_model(config: str | None = "default", checkpoint: str | None = "default
     Tracking speed (docs/performance.md): `autocast="bf16"` (or "fp16") runs tracking and
     corrections under torch.autocast (the adapter still trains in fp32); `vos_optimized`
     compiles the tracking modules as sam2's `SAM2VideoPredictorVOS` does (GPU; not the mask
-    decoder, which adapters copy). `loss_size`: "image", "native" or pixels (task.py).
+    decoder, which adapters copy). `memory_cache` reuses a frame's memory attention across
+    the clicks of its correction (exact; false recomputes it as stock SAM2 does).
+    `loss_size`: "image", "native" or pixels (task.py).
     Safety: a config is a Hydra file whose `_target_` entries are instantiated,
     i.e. it can run arbitrary Python; yaml files outside this plugin's
     `configs/` and the sam2 package's configs are refused unless
@@ -73,6 +75,7 @@ def sam2_model(config: str | None = "default", checkpoint: str | None = "default
     predictor = build_predictor(config, checkpoint, device=resolve_device(device), predictor_class=predictor_class,
                                 overrides=ovr, hf_model_id=hf_model_id, trust_config=bool(trust_config))
     predictor.lit_autocast = AUTOCAST[autocast] and getattr(torch, AUTOCAST[autocast])
+    predictor.memory_cache = bool(memory_cache)
     if vos_optimized:
         compile_tracking(predictor)
     desc = {"config": str(config), "checkpoint": str(checkpoint) if checkpoint else None,

@@ -47,6 +47,44 @@ class VideoFrames:
         return (x - self.mean) / self.std
 
 
+def _memory_key(frame_idx, is_init, feats, pos, output_dict, num_frames, reverse, training) -> tuple:
+    """Everything stock SAM2's memory attention for `frame_idx` reads, as objects (not copies).
+
+    Conditioning records count whole (the frame itself may be one); of the
+    other records, all but the frame's own (SAM2 reads frames before it only).
+    Tensors come with their in-place version counters.
+    """
+    def rec(out: dict) -> tuple:  # a record's memory tensors, as the very objects stored
+        items = [out, out.get("maskmem_features"), out.get("obj_ptr")]
+        pe = out.get("maskmem_pos_enc")
+        items += [pe, *(pe or [])]
+        return tuple(items) + tuple(_version(x) for x in items)
+
+    cond = tuple((t, rec(o)) for t, o in output_dict["cond_frame_outputs"].items())
+    other = tuple((t, rec(o)) for t, o in output_dict["non_cond_frame_outputs"].items() if t != frame_idx)
+    # the frame's image features are rebuilt (new tensor objects) on every call, from the frame alone
+    vision = tuple((tuple(x.shape), str(x.dtype), str(x.device)) for x in (*feats, *pos))
+    return (frame_idx, bool(is_init), num_frames, bool(reverse), bool(training), vision, cond, other)
+
+
+def _version(x) -> int | None:
+    """A tensor's in-place version counter; None for non-tensors and inference tensors (which keep none:
+    pip sam2 never changes a stored memory tensor in place, it assigns new ones)."""
+    try:
+        return x._version if isinstance(x, torch.Tensor) else None
+    except RuntimeError:
+        return None
+
+
+def _same_key(a, b) -> bool:
+    """Equal structure, the same objects (`is`), the same numbers: never a stale hit through a reused id."""
+    if isinstance(a, tuple):
+        return isinstance(b, tuple) and len(a) == len(b) and all(_same_key(x, y) for x, y in zip(a, b))
+    if isinstance(a, (int, float, bool, str, type(None))):
+        return a == b and type(a) is type(b)
+    return a is b
+
+
 class LitSam2Predictor(SAM2VideoPredictor):
     """`SAM2VideoPredictor` plus feature capture, stepping and correction entry points."""
 
@@ -84,6 +122,37 @@ class LitSam2Predictor(SAM2VideoPredictor):
                     mask_inputs, reverse, run_mem_encoder, prev_sam_mask_logits)
         finally:
             self._lit_ctx = None
+
+    def _prepare_memory_conditioned_features(self, frame_idx, is_init_cond_frame, current_vision_feats,
+                                             current_vision_pos_embeds, feat_sizes, output_dict, num_frames,
+                                             track_in_reverse=False):
+        """SAM2's memory attention, computed once per frame and memory bank (`memory_cache`).
+
+        A correction re-decodes its frame once per click, and stock SAM2 runs
+        the memory attention again each time (over half of a tiny-model
+        click), although its result cannot change: the frame's own output is
+        never in its own memory (only frames before it and conditioning
+        frames are), and the rest of the bank is the same objects. The key
+        holds those very objects (compared by identity and version), so a
+        hit is exact: bit-identical features (tests/sam2/test_memory_cache.py).
+        """
+        ctx = getattr(self, "_lit_ctx", None)
+        if ctx is None or not getattr(self, "memory_cache", True) or type(self)._prepare_memory_conditioned_features \
+                is not LitSam2Predictor._prepare_memory_conditioned_features:
+            return super()._prepare_memory_conditioned_features(
+                frame_idx, is_init_cond_frame, current_vision_feats, current_vision_pos_embeds, feat_sizes,
+                output_dict, num_frames, track_in_reverse)
+        key = _memory_key(frame_idx, is_init_cond_frame, current_vision_feats, current_vision_pos_embeds,
+                          output_dict, num_frames, track_in_reverse, self.training)
+        cache = ctx[0].setdefault("lit_memory_cache", {})
+        hit = cache.get(id(output_dict))
+        if hit is not None and hit[0] is output_dict and _same_key(hit[1], key) and _version(hit[2]) == hit[3]:
+            return hit[2]
+        out = super()._prepare_memory_conditioned_features(
+            frame_idx, is_init_cond_frame, current_vision_feats, current_vision_pos_embeds, feat_sizes,
+            output_dict, num_frames, track_in_reverse)
+        cache[id(output_dict)] = (output_dict, key, out, _version(out))
+        return out
 
     def _use_mask_as_output(self, backbone_features, high_res_features, mask_inputs):
         # a mask prompt decodes raw (memory-free) features: not what the adapter sees

@@ -1,0 +1,46 @@
+"""The memory-attention cache (model option `memory_cache`): the same records as stock SAM2, fewer computations."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import sam2.modeling.sam2_base as sam2_base
+
+from litcore.cli import main
+
+
+def _run(tmp_path, name, cache, monkeypatch, method="baseline"):
+    calls = []
+    stock = sam2_base.SAM2Base._prepare_memory_conditioned_features
+
+    def counted(self, *args, **kwargs):
+        calls.append(args[0])  # the frame whose memory attention is computed
+        return stock(self, *args, **kwargs)
+
+    monkeypatch.setattr(sam2_base.SAM2Base, "_prepare_memory_conditioned_features", counted)
+    out = tmp_path / name
+    argv = ["run", "--model", "sam2", "--model-opt", f"memory_cache={str(cache).lower()}", "--dataset", "synth",
+            "--dataset-opt", "split=hard", "--dataset-opt", "videos=1", "--dataset-opt", "frames=10",
+            "--method", method, "--policy-opt", "max_steps=3", "--out", str(out), "--quiet"]
+    assert main(argv) == 0
+    monkeypatch.undo()
+    records = []
+    for line in (out / "steps.jsonl").read_text().splitlines():
+        rec = json.loads(line)
+        rec.pop("seconds", None)
+        if rec.get("update"):
+            rec["update"].pop("seconds", None)
+        records.append(rec)
+    return records, calls
+
+
+@pytest.mark.parametrize("method", ["baseline", "lit-lora"])
+def test_cached_memory_attention_gives_the_records_of_stock_sam2(tmp_path, monkeypatch, method):
+    cached, fewer = _run(tmp_path, "cached", True, monkeypatch, method)
+    stock, every = _run(tmp_path, "stock", False, monkeypatch, method)
+    clicks = sum(r.get("clicks", 0) for r in stock)
+    assert clicks > 0  # the run corrected frames, so the cache had something to reuse
+    assert cached == stock  # every score, outcome and update is bit-for-bit the same
+    assert len(every) - len(fewer) == clicks  # one memory attention saved per click, none lost elsewhere
+    assert set(fewer) == set(every)
