@@ -48,7 +48,8 @@ class CalibratedConfig(PolicyConfig):
 
     growth: float = 3.0             # ratio between neighbouring step sizes of the ladder (or of the growing rule)
     max_lr: float = 1e-2            # the largest step size tried
-    min_gain: float = 0.02          # a smaller gain of the best score is "not improving" (patience; pick)
+    min_gain: float = 0.0           # a smaller gain of the best score does not reset patience (the paper: 0)
+    growth_gain: float = 0.02       # the growing rule (search_steps=0) and `backoff`: a smaller change is noise
     keep_best: bool = False         # the paper keeps the last weights; true keeps the best-scoring ones
     fast: bool = True               # one forward per step (docs/performance.md); false: the paper's two passes
     search_steps: int = 3           # probe steps per step size; 0: grow the lr within the update instead
@@ -57,7 +58,7 @@ class CalibratedConfig(PolicyConfig):
     reuse: bool = True              # later updates of an episode start at the step size the last search
                                     # chose and search again only after an update that did not fit
     backoff: bool = False           # after the search: divide the lr by `growth` after a step whose score fell
-                                    # by more than min_gain (never below `lr`); false: keep the chosen lr
+                                    # by more than growth_gain (never below `lr`); false: keep the chosen lr
     probe_eval: str = "none"        # "end": score each probe's last weights once more (eval mode, one decode)
                                     # and rank probes by that score, i.e. where the update would go on from
     decay: str = "none"             # after the search: "none" keeps the chosen lr; "cosine" anneals it to 0
@@ -70,6 +71,7 @@ class CalibratedConfig(PolicyConfig):
     def __post_init__(self) -> None:
         super().__post_init__()
         _check(_number(self.growth) and self.growth > 1, "growth", self.growth, "a number > 1")
+        _check(_number(self.growth_gain) and self.growth_gain >= 0, "growth_gain", self.growth_gain, "a number >= 0")
         _check(_number(self.max_lr) and self.lr <= self.max_lr <= 1, "max_lr", self.max_lr,
                f"a number in [lr={self.lr}, 1]")
         _check(isinstance(self.search_steps, int) and not isinstance(self.search_steps, bool)
@@ -92,7 +94,7 @@ class CalibratedConfig(PolicyConfig):
         return out
 
     def step_size(self) -> StepSize:
-        return GrowingStep(self.lr, growth=self.growth, max_lr=self.max_lr, min_gain=self.min_gain,
+        return GrowingStep(self.lr, growth=self.growth, max_lr=self.max_lr, min_gain=self.growth_gain,
                            fitted=self.min_best_score)
 
 
@@ -145,7 +147,7 @@ class CalibratedPolicy(UpdatePolicy):
             return CosineStep(lr, steps)
         if not cfg.backoff:
             return ConstantStep(lr)
-        rule = GrowingStep(cfg.lr, growth=cfg.growth, max_lr=lr, min_gain=cfg.min_gain, fitted=cfg.min_best_score)
+        rule = GrowingStep(cfg.lr, growth=cfg.growth, max_lr=lr, min_gain=cfg.growth_gain, fitted=cfg.min_best_score)
         rule.lr = lr  # start at the chosen lr, never above it, back off from it
         return rule
 

@@ -99,8 +99,9 @@ def test_min_gain_decides_what_resets_patience():
     creeping = [0.7 + 0.001 * i for i in range(40)]  # fitted, but each step adds almost nothing
     paper = every_correction().update(_adapter(), ScriptedLearner(creeping), 1)
     auto = calibrated(search_steps=0, growth=1.01).update(_adapter(), ScriptedLearner(creeping), 1)
-    assert paper.steps == 40  # the paper's rule: any rise resets patience
-    assert auto.steps == 1 + CalibratedConfig().patience
+    coarse = calibrated(search_steps=0, growth=1.01, min_gain=0.02).update(_adapter(), ScriptedLearner(creeping), 1)
+    assert paper.steps == 40 and auto.steps == 40  # the paper's rule (lit-auto's too): any rise resets patience
+    assert coarse.steps == 1 + CalibratedConfig().patience
 
 
 class Displacement:
@@ -272,7 +273,7 @@ def test_the_fixed_policy_records_its_constant_step_size():
 @pytest.mark.parametrize("option, value", [
     ("lr", -1e-3), ("lr", 0), ("lr", "abc"), ("max_steps", 0), ("max_steps", 2.5), ("patience", 0),
     ("weight_decay", -1), ("growth", 0.5), ("growth", 1), ("search_steps", -1), ("search_steps", 2.5),
-    ("pick", "worst"), ("decay", "linear"), ("settle", -1), ("settle", 0.5), ("search_in_max_steps", "no"), ("probe_eval", "last"), ("max_lr", 1e-5), ("min_gain", -0.1), ("replay", -1),
+    ("pick", "worst"), ("decay", "linear"), ("settle", -1), ("settle", 0.5), ("search_in_max_steps", "no"), ("probe_eval", "last"), ("max_lr", 1e-5), ("min_gain", -0.1), ("growth_gain", -0.1), ("replay", -1),
     ("keep_best", "yes"), ("trigger", "sometimes")])
 def test_out_of_range_options_are_one_line_errors_naming_the_option(option, value):
     with pytest.raises(PolicyOptionError) as info:
