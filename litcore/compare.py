@@ -91,8 +91,8 @@ def format_table(c: Comparison) -> str:
     rows.append(["**total corrections**"] + [_cell(t["user_corrections"]) for t in c.totals])
     rows.append([f"per {c.group_noun}"] + [_cell(t["user_corrections_per_group"]) for t in c.totals])
     for k in ("clicks", "mask_corrections", "auto_corrections", "update_seconds_mean", "J"):
-        if k == "mask_corrections" and not c.masks:
-            continue
+        if k in ("clicks", "mask_corrections") and not c.masks:
+            continue  # a label or other non-mask task has neither
         rows.append([c.score_name if k == "J" else k] + [_cell(t[k]) for t in c.totals])
     rows.append(["reduction vs first"] + ["-"] + [
         "-" if c.reduction(i) is None else f"{c.reduction(i):.1f}%" for i in range(1, len(c.runs))])

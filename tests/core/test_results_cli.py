@@ -372,4 +372,4 @@ def test_compare_names_the_score_row_by_the_task_and_shows_masks_only_for_mask_t
     assert main(["compare", str(tmp_path / "a"), str(tmp_path / "b")]) == 0
     rows = _table(capsys.readouterr().out)
     assert "accuracy" in rows and "J" not in rows
-    assert ("mask_corrections" in rows) == masks
+    assert ("mask_corrections" in rows) == masks and ("clicks" in rows) == masks
