@@ -253,7 +253,7 @@ class UpdatePolicy:
             self._buffer.append(sample)
         return UpdateReport(steps=run.step if steps is None else steps, seconds=time.perf_counter() - start,
                             best_score=run.best, final_score=score, samples=len(batch), losses=run.losses,
-                            lrs=run.lrs, lr=lr if lr is not None else (run.lrs[-1] if run.lrs else None))
+                            lrs=run.lrs, lr=lr)
 
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, **asdict(self.config)}

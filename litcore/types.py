@@ -90,4 +90,4 @@ class UpdateReport:
     samples: int
     losses: list[float] = field(default_factory=list)
     lrs: list[float] = field(default_factory=list)  # the step size of each step
-    lr: float | None = None  # the step size the update chose (a search's pick); None: the last step's
+    lr: float | None = None  # the step size a searching policy chose; None: a fixed one (the steps' own)

@@ -236,7 +236,9 @@ class InteractiveSession:
                 self.session.install(learner.module)
             rec.update = {"steps": report.steps, "seconds": report.seconds, "best_score": report.best_score,
                           "final_score": report.final_score, "samples": report.samples,
-                          "lr": report.lr if report.lr is not None else (report.lrs[-1] if report.lrs else None), "lr_max": max(report.lrs, default=None),
+                          # the step size the policy says it chose, else (a fixed one) the last step's
+                          "lr": report.lr if report.lr is not None else (report.lrs[-1] if report.lrs else None),
+                          "lr_max": max(report.lrs, default=None),
                           "fit": report.best_score >= self.fit_score}
 
         self.worker.submit(learner, sample, done)

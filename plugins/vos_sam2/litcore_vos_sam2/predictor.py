@@ -47,12 +47,13 @@ class VideoFrames:
         return (x - self.mean) / self.std
 
 
-def _memory_key(frame_idx, is_init, feats, pos, output_dict, num_frames, reverse, training) -> tuple:
+def _memory_key(frame_idx, is_init, feats, pos, output_dict, num_frames, reverse, training, reach) -> tuple:
     """Everything stock SAM2's memory attention for `frame_idx` reads, as objects (not copies).
 
     Conditioning records count whole (the frame itself may be one); of the
-    other records, all but the frame's own (SAM2 reads frames before it only).
-    Tensors come with their in-place version counters.
+    other records, those within `reach` frames, but not the frame's own (SAM2
+    reads a few frames before it only), so the key costs O(reach), not
+    O(video length), per frame. Tensors come with their in-place version counters.
     """
     def rec(out: dict) -> tuple:  # a record's memory tensors, as the very objects stored
         items = [out, out.get("maskmem_features"), out.get("obj_ptr")]
@@ -61,7 +62,9 @@ def _memory_key(frame_idx, is_init, feats, pos, output_dict, num_frames, reverse
         return tuple(items) + tuple(_version(x) for x in items)
 
     cond = tuple((t, rec(o)) for t, o in output_dict["cond_frame_outputs"].items())
-    other = tuple((t, rec(o)) for t, o in output_dict["non_cond_frame_outputs"].items() if t != frame_idx)
+    non_cond = output_dict["non_cond_frame_outputs"]
+    near = (t for t in range(frame_idx - reach, frame_idx + reach + 1) if t != frame_idx and t in non_cond)
+    other = tuple((t, rec(non_cond[t])) for t in near)
     # the frame's image features are rebuilt (new tensor objects) on every call, from the frame alone
     vision = tuple((tuple(x.shape), str(x.dtype), str(x.device)) for x in (*feats, *pos))
     return (frame_idx, bool(is_init), num_frames, bool(reverse), bool(training), vision, cond, other)
@@ -142,8 +145,11 @@ class LitSam2Predictor(SAM2VideoPredictor):
             return super()._prepare_memory_conditioned_features(
                 frame_idx, is_init_cond_frame, current_vision_feats, current_vision_pos_embeds, feat_sizes,
                 output_dict, num_frames, track_in_reverse)
+        # the farthest non-conditioning frame SAM2 reads: its spatial memories (every stride-th frame)
+        # and its object pointers, with margin
+        reach = self.num_maskmem * max(1, self.memory_temporal_stride_for_eval) + self.max_obj_ptrs_in_encoder + 2
         key = _memory_key(frame_idx, is_init_cond_frame, current_vision_feats, current_vision_pos_embeds,
-                          output_dict, num_frames, track_in_reverse, self.training)
+                          output_dict, num_frames, track_in_reverse, self.training, reach)
         cache = ctx[0].setdefault("lit_memory_cache", {})
         hit = cache.get(id(output_dict))
         if hit is not None and hit[0] is output_dict and _same_key(hit[1], key) and _version(hit[2]) == hit[3]:
