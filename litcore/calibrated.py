@@ -1,24 +1,24 @@
-"""The `calibrated` update (`--method lit-auto`): a step size found on the correction itself.
+"""The `calibrated` update (`--method lit-auto`): a step size set by the backbone's own weights.
 
 The paper's fixed lr 1e-4 was chosen for SAM2.1's pretrained decoder; on other
 backbones it can leave the adapter unable to fit the correction it trains on
 (docs/calibrated-update.md). This policy needs no per-backbone setting:
 
-- `search_steps > 0` (the default): a short search. From the same starting
-  weights, each step size of the ladder `lr, lr*growth, ...` (up to `max_lr`)
-  trains a probe for `search_steps` steps with its own fresh AdamW; the
-  probe chosen by `pick` goes on (its weights and optimizer state) for the rest
-  of the update's `max_steps`, with the paper's early stopping. Every probe
-  step counts in the update's steps, so an update never runs more than
-  `max_steps` steps in all: a short update (`max_steps` < 5 x 3) gives each
-  step size fewer probe steps, and below one step each it tries only the
-  smallest ones.
-- `reuse` (the default): later updates of an episode start at the step size
-  found, without a search, until one fails to fit (best score below
-  `min_best_score`); a new episode (`reset`) searches afresh.
-- As in the paper, the last weights are kept; unlike the paper, each step
-  is one-pass (`fast`), so probes are judged on their training forwards' scores.
-- `search_steps = 0`: the earlier rule, growing the lr within one run
+- `anchor=weights` (the default): the step size is `relative_lr` (0.08) x the
+  RMS of the weights the adapter changes (`Adapter.weight_scale()`). Adam moves
+  each parameter by about its step size per step, so this is one *relative*
+  change on every backbone. With `rungs=1` (the default) that is the whole
+  rule: the paper's update (fresh AdamW, 40 steps, its early stopping, last
+  weights) at that step size.
+- `rungs > 1`, or `anchor=none` (the absolute ladder `lr, lr*growth, ...` up to
+  `max_lr`): a short search. From the same starting weights, each step size of
+  the ladder trains a probe for `search_steps` steps with its own fresh AdamW;
+  the probe chosen by `pick` goes on (its weights and optimizer state) for the
+  rest of the update's `max_steps`. Every probe step counts in `max_steps`.
+  `reuse`: later updates of an episode start at the step size found, without a
+  search, until one fails to fit; a new episode (`reset`) searches afresh.
+- Each step is one-pass (`fast`), so scores come from the training forwards.
+- `search_steps = 0`: the first rule, growing the lr within one run
   (`litcore.step_size.GrowingStep`).
 
 Every choice here was made on the `train` splits by user corrections
@@ -32,12 +32,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from litcore.adapters.base import Adapter
-from litcore.policy import PolicyConfig, StepRun, UpdatePolicy, _check, _number, no_gradient
+from litcore.policy import PolicyConfig, PolicyOptionError, StepRun, UpdatePolicy, _check, _number, no_gradient
 from litcore.step_size import ConstantStep, CosineStep, GrowingStep, StepSize
 from litcore.task import Learner
 from litcore.types import UpdateReport
 
 PICKS = ("best", "smallest-fit")
+ANCHORS = ("weights", "none")
 PROBE_EVALS = ("none", "end")
 DECAYS = ("none", "cosine")
 
@@ -46,8 +47,14 @@ DECAYS = ("none", "cosine")
 class CalibratedConfig(PolicyConfig):
     """The paper's update with a step size chosen per correction (constants chosen on the `train` split)."""
 
+    anchor: str = "weights"         # "weights": the ladder's top rung is relative_lr x the RMS of the weights the
+                                    # adapter changes (Adam moves each parameter by about lr per step, so this is
+                                    # one relative change on every backbone); "none": the absolute ladder lr..max_lr
+    relative_lr: float = 0.08       # anchor=weights: the top rung over the weights' RMS (chosen on `train`)
+    rungs: int = 1                  # anchor=weights: step sizes in the ladder, top / growth**k (1, the default
+                                    # chosen on `train`: that one relative step size, no search)
     growth: float = 3.0             # ratio between neighbouring step sizes of the ladder (or of the growing rule)
-    max_lr: float = 1e-2            # the largest step size tried
+    max_lr: float = 1e-2            # anchor=none: the largest step size tried
     min_gain: float = 0.0           # a smaller gain of the best score does not reset patience (the paper: 0)
     growth_gain: float = 0.02       # the growing rule (search_steps=0) and `backoff`: a smaller change is noise
     keep_best: bool = False         # the paper keeps the last weights; true keeps the best-scoring ones
@@ -86,8 +93,27 @@ class CalibratedConfig(PolicyConfig):
         _check(isinstance(self.settle, int) and not isinstance(self.settle, bool) and self.settle >= 0,
                "settle", self.settle, "a whole number >= 0")
 
-    def ladder(self) -> list[float]:
-        """The step sizes the search tries: `lr * growth**k` up to `max_lr`."""
+        _check(self.anchor in ANCHORS, "anchor", self.anchor, f"choose from {', '.join(ANCHORS)}")
+        _check(_number(self.relative_lr) and self.relative_lr > 0, "relative_lr", self.relative_lr, "a number > 0")
+        _check(isinstance(self.rungs, int) and not isinstance(self.rungs, bool) and self.rungs >= 1,
+               "rungs", self.rungs, "a whole number >= 1")
+        if self.anchor == "weights" and self.search_steps:
+            for name in ("lr", "max_lr"):  # silently ignored options would mislead; say how to use them
+                if getattr(self, name) != getattr(CalibratedConfig, name):
+                    raise PolicyOptionError(
+                        f"policy option {name}={getattr(self, name)!r} has no effect with anchor=weights (the "
+                        f"ladder ends at relative_lr x the weights' RMS); pass anchor=none for an absolute ladder")
+
+    def ladder(self, scale: float | None = None) -> list[float]:
+        """The step sizes the search tries, smallest first.
+
+        anchor=weights with a `scale` (the adapter's `weight_scale()`):
+        `rungs` step sizes ending at `relative_lr * scale` (at most 1). Otherwise
+        `lr * growth**k` up to `max_lr`.
+        """
+        if self.anchor == "weights" and scale:
+            top = min(1.0, self.relative_lr * scale)
+            return [top / self.growth ** k for k in range(self.rungs - 1, -1, -1)]
         out = [float(self.lr)]
         while out[-1] * self.growth <= self.max_lr * (1 + 1e-9):
             out.append(out[-1] * self.growth)
@@ -114,6 +140,7 @@ class CalibratedPolicy(UpdatePolicy):
             return super().update(adapter, learner, sample)
         batch = [*self._buffer, sample] if cfg.replay > 0 else [sample]
         start = time.perf_counter()
+        self._ladder = cfg.ladder(adapter.weight_scale())
         if cfg.reuse and self._found is not None:
             found = self._found
             run = self.train(adapter, learner, batch, self.after_search(found, cfg.max_steps), cfg.max_steps)
@@ -137,17 +164,19 @@ class CalibratedPolicy(UpdatePolicy):
         """A new episode searches afresh (the adapter is reset with it)."""
         super().reset()
         self._found: float | None = None
+        self._ladder: list[float] = self.config.ladder()  # type: ignore[attr-defined]
 
     def after_search(self, lr: float, steps: int) -> StepSize:
         """The rule that goes on from the chosen step size for `steps` steps: constant (`settle` rungs
         lower), annealed (`decay`), or lowered when a step makes the fit worse (`backoff`)."""
         cfg: CalibratedConfig = self.config  # type: ignore[assignment]
-        lr = max(cfg.lr, lr / cfg.growth ** cfg.settle)
+        floor = self._ladder[0]  # the ladder's smallest step size
+        lr = max(floor, lr / cfg.growth ** cfg.settle)
         if cfg.decay == "cosine":
             return CosineStep(lr, steps)
         if not cfg.backoff:
             return ConstantStep(lr)
-        rule = GrowingStep(cfg.lr, growth=cfg.growth, max_lr=lr, min_gain=cfg.growth_gain, fitted=cfg.min_best_score)
+        rule = GrowingStep(floor, growth=cfg.growth, max_lr=lr, min_gain=cfg.growth_gain, fitted=cfg.min_best_score)
         rule.lr = lr  # start at the chosen lr, never above it, back off from it
         return rule
 
@@ -164,7 +193,7 @@ class CalibratedPolicy(UpdatePolicy):
         weights: dict[str, Any] = {}
         tried: list[float] = []
         losses: list[float] = []
-        ladder = cfg.ladder()
+        ladder = self._ladder
         per_probe = max(1, min(cfg.search_steps, cfg.max_steps // len(ladder)))  # a short update cuts the search
         for lr in ladder:
             if len(tried) + per_probe > cfg.max_steps:

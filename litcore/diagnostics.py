@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-STEP_SIZE_OPTIONS = ("`--method lit-auto` (a step size searched on each correction, up to "
-                     "`--policy-opt max_lr=...`) or a larger fixed one (`--policy-opt lr=1e-3`)")
+STEP_SIZE_OPTIONS = ("`--method lit-auto` (a step size relative to the adapted weights' scale, "
+                     "`--policy-opt relative_lr=...`; `anchor=none max_lr=...` searches an absolute ladder) "
+                     "or a larger fixed one (`--policy-opt lr=1e-3`)")
 
 
 def learning_warning(totals: dict[str, Any]) -> str | None:

@@ -43,6 +43,15 @@ def no_match(adapter: str, module: nn.Module, targets: str | Iterable[str], show
                         f"regex over whole dotted names, e.g. {', '.join(names[:shown])}{more})")
 
 
+def rms(tensors: Iterable[torch.Tensor]) -> float | None:
+    """The root mean square over all elements of `tensors` together; None when there are none (or all zero)."""
+    total, count = 0.0, 0
+    for t in tensors:
+        total += float(t.detach().double().pow(2).sum())
+        count += t.numel()
+    return (total / count) ** 0.5 if count and total > 0 else None
+
+
 class Adapter(ABC):
     """Trainable parameters attached to a copy of a module."""
 
@@ -105,6 +114,18 @@ class Adapter(ABC):
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.trainable_parameters())
+
+    def weight_scale(self) -> float | None:
+        """RMS of the weights this adapter changes, as they were at `attach` (None: nothing to measure).
+
+        Why: Adam moves every parameter by about its step size per step, so the
+        same step size is a large relative change for small weights and a small
+        one for large weights; `calibrated` (anchor=weights) scales its step
+        sizes by this. Here: the trainable matrices and kernels (ndim >= 2) at
+        attach, i.e. the weights full fine-tuning changes; LoRA measures the
+        frozen layers it adds to instead.
+        """
+        return rms([t for t in self._initial.values() if t.ndim >= 2])
 
     def state_dict(self) -> dict[str, torch.Tensor]:
         """Only the adapter's own (trainable) tensors, keyed by parameter name."""

@@ -13,7 +13,7 @@ from typing import Any
 
 from torch import nn
 
-from litcore.adapters.base import Adapter, AdapterError, matching_modules, no_match
+from litcore.adapters.base import Adapter, AdapterError, matching_modules, no_match, rms
 
 
 # the layer types peft's LoRA handles (peft.tuners.lora.layer dispatch)
@@ -45,6 +45,7 @@ class LoraAdapter(Adapter):
                 raise AdapterError(
                     f"lora: target {n!r} is a {type(subs[n]).__name__}, which cannot take a LoRA; "
                     f"supported: {', '.join(t.__name__ for t in SUPPORTED)} (narrow the pattern {targets!r})")
+        self._weight_scale = rms(subs[n].weight for n in names)  # before peft wraps them
         linear = names
         # one anchored regex of the exact names: peft full-matches a str pattern, whereas a list/set
         # of names also matches any module whose name merely *ends* with one of them
@@ -57,6 +58,10 @@ class LoraAdapter(Adapter):
             p.requires_grad_("lora_" in n)
         self.targets = linear
         return model
+
+    def weight_scale(self) -> float | None:
+        """RMS of the frozen weights of the targeted layers (the W that W + BA changes)."""
+        return getattr(self, "_weight_scale", None)
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "rank": self.rank, "alpha": self.alpha,

@@ -80,6 +80,10 @@ class AdapterPool(Adapter):
             prefix = f"{i}."
             m.load_state_dict({k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)})
 
+    def weight_scale(self) -> float | None:
+        """The members share targets, so the first one's scale is every member's."""
+        return self.members[0].weight_scale() if self.members else None
+
     def trainable_parameters(self):
         return [p for m in self.members for p in m.trainable_parameters()]
 

@@ -18,11 +18,18 @@ from litcore.diagnostics import learning_warning
 from litcore.errors import LitcoreError
 from litcore.experiment import Experiment, ExperimentSpec
 from litcore.plugins import build_registry, get_plugin_manager
-from litcore.calibrated import CalibratedConfig, calibrated
+from litcore.calibrated import CalibratedConfig
+from litcore.calibrated import calibrated as default_calibrated
 from litcore.policy import PolicyOptionError, every_correction
 from litcore.step_size import CosineStep, GrowingStep
 from test_policy import ScriptedLearner, _adapter
 from test_results_cli import _steps, with_fake  # noqa: F401  (fixture)
+
+
+def calibrated(**options):
+    """The search over the absolute ladder (`anchor=none`), which most tests here are about; the default,
+    weight-anchored step is tested in test_weight_anchor.py and by `default_calibrated` below."""
+    return default_calibrated(**{"anchor": "none", **options})
 
 
 class ToyRegression:
@@ -61,6 +68,9 @@ def test_calibrated_fits_where_the_papers_fixed_step_does_not(kind):
     assert auto.lrs[:15] == [lr for lr in ladder for _ in range(3)]  # the search's probes, in order
     assert auto.lrs[-1] > 1e-4  # it goes on with a grown step size
     assert len(auto.lrs) == auto.steps == len(auto.losses) <= 40
+    adapter, sample = _toy(kind)
+    anchored = default_calibrated().update(adapter.for_update(None, None), ToyRegression(), sample)
+    assert anchored.best_score > 0.9  # the default (one step size relative to the weights) fits it too
 
 
 def test_step_size_grows_geometrically_while_flat_up_to_the_bound():
@@ -303,8 +313,9 @@ def test_lit_auto_runs_and_records_the_step_sizes(tmp_path):
     assert exp.manifest()["components"]["policy"]["name"] == "calibrated"
     updates = [r.update for r in exp.records() if getattr(r, "update", None)]
     assert updates
+    top = CalibratedConfig().ladder(exp.trainer.adapter.weight_scale())[-1]  # relative_lr x the LoRA's weights
     for u in updates:
-        assert u["lr"] <= u["lr_max"] <= CalibratedConfig().max_lr
+        assert u["lr"] == pytest.approx(u["lr_max"]) and u["lr_max"] == pytest.approx(top)
         assert u["fit"] == (u["best_score"] >= 0.5)
 
 
@@ -329,7 +340,7 @@ def test_learning_warning_only_when_most_updates_failed_and_few_proposals_were_a
     assert learning_warning({"updates": 10, "updates_unfit": 10, "user_corrections": 10, "auto_corrections": 90}) is None
     msg = learning_warning({"updates": 10, "updates_unfit": 8, "user_corrections": 10, "auto_corrections": 1})
     assert "8 of 10 updates" in msg and "1 of 11" in msg
-    assert "--policy-opt lr=" in msg and "--method lit-auto" in msg and "max_lr" in msg
+    assert "--policy-opt lr=" in msg and "--method lit-auto" in msg and "relative_lr" in msg and "max_lr" in msg
 
 
 def test_lit_run_warns_when_learning_did_nothing(tmp_path, capsys, with_fake):

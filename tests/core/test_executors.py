@@ -87,12 +87,17 @@ class _Spy:
 
 
 def test_bench_sends_the_whole_grid_as_one_pool(tmp_path, fakes):
-    cfg = BenchConfig([Component("fake", "fake-flaky")], [Component("many", "fake-many", {"groups": 3})],
-                      methods=["baseline", "lit-lora"], policy_options={"max_steps": 2}, jf=False)
-    run_bench(cfg, tmp_path / "local", registry=fakes)
+    def grid(model_options):
+        return BenchConfig([Component("fake", "fake-flaky", model_options)],
+                           [Component("many", "fake-many", {"groups": 3})],
+                           methods=["baseline", "lit-lora"], policy_options={"max_steps": 2}, jf=False)
+    run_bench(grid({}), tmp_path / "local", registry=fakes)
+    # the first cell's last group waits until 6 episodes have started: its own 5 before it and one of the
+    # second cell's, which can only start if the pool hands it out while the first cell is still running
+    barrier = {"barrier_dir": str(tmp_path / "marks"), "barrier_on": ["g2/1"], "barrier_count": 6}
     spy = _Spy(ProcessExecutor(jobs=2))
     try:
-        assert run_bench(cfg, tmp_path / "pool", registry=fakes, executor=spy) == []
+        assert run_bench(grid(barrier), tmp_path / "pool", registry=fakes, executor=spy) == []
     finally:
         spy.close()
     for method in ("baseline", "lit-lora"):
