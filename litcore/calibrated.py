@@ -140,18 +140,18 @@ class CalibratedPolicy(UpdatePolicy):
             return super().update(adapter, learner, sample)
         batch = [*self._buffer, sample] if cfg.replay > 0 else [sample]
         start = time.perf_counter()
-        self._ladder = cfg.ladder(adapter.weight_scale())
+        ladder = cfg.ladder(adapter.weight_scale())
         if cfg.reuse and self._found is not None:
             found = self._found
-            run = self.train(adapter, learner, batch, self.after_search(found, cfg.max_steps), cfg.max_steps)
+            run = self.train(adapter, learner, batch, self.after_search(found, cfg.max_steps, ladder[0]), cfg.max_steps)
             if run.best < cfg.min_best_score:
                 self._found = None  # did not fit: search again next time
             return self.finish(adapter, sample, batch, run, start, lr=found)
-        chosen, spent = self.search(adapter, learner, batch)
+        chosen, spent = self.search(adapter, learner, batch, ladder)
         left = cfg.max_steps - spent if cfg.search_in_max_steps else cfg.max_steps
         if not chosen.stuck and left > 0:
             before, found = chosen.step, chosen.lr
-            rule = self.after_search(found, left)
+            rule = self.after_search(found, left, ladder[0])
             chosen.lr = rule.lr
             chosen = self.train(adapter, learner, batch, rule, left, chosen)
             chosen.lr = found  # the step size the search chose (reuse starts from it)
@@ -164,13 +164,12 @@ class CalibratedPolicy(UpdatePolicy):
         """A new episode searches afresh (the adapter is reset with it)."""
         super().reset()
         self._found: float | None = None
-        self._ladder: list[float] = self.config.ladder()  # type: ignore[attr-defined]
 
-    def after_search(self, lr: float, steps: int) -> StepSize:
+    def after_search(self, lr: float, steps: int, floor: float) -> StepSize:
         """The rule that goes on from the chosen step size for `steps` steps: constant (`settle` rungs
-        lower), annealed (`decay`), or lowered when a step makes the fit worse (`backoff`)."""
+        lower), annealed (`decay`), or lowered when a step makes the fit worse (`backoff`); never below
+        `floor`, the ladder's smallest step size."""
         cfg: CalibratedConfig = self.config  # type: ignore[assignment]
-        floor = self._ladder[0]  # the ladder's smallest step size
         lr = max(floor, lr / cfg.growth ** cfg.settle)
         if cfg.decay == "cosine":
             return CosineStep(lr, steps)
@@ -180,8 +179,9 @@ class CalibratedPolicy(UpdatePolicy):
         rule.lr = lr  # start at the chosen lr, never above it, back off from it
         return rule
 
-    def search(self, adapter: Adapter, learner: Learner, batch: list[Any]) -> tuple[StepRun, int]:
-        """Probe every step size of the ladder from the same weights; leave the chosen probe's weights loaded.
+    def search(self, adapter: Adapter, learner: Learner, batch: list[Any],
+               ladder: list[float]) -> tuple[StepRun, int]:
+        """Probe every step size of `ladder` from the same weights; leave the chosen probe's weights loaded.
 
         Returns the chosen run (its `lrs` are those of every probe step, in the
         order they ran, so the report shows what the search tried) and the
@@ -193,7 +193,6 @@ class CalibratedPolicy(UpdatePolicy):
         weights: dict[str, Any] = {}
         tried: list[float] = []
         losses: list[float] = []
-        ladder = self._ladder
         per_probe = max(1, min(cfg.search_steps, cfg.max_steps // len(ladder)))  # a short update cuts the search
         for lr in ladder:
             if len(tried) + per_probe > cfg.max_steps:

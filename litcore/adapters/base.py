@@ -77,6 +77,7 @@ class Adapter(ABC):
         if self.num_parameters() == 0:
             raise AdapterError(f"{self.name}: targets {targets!r} made no parameter trainable")
         self._initial = {k: v.detach().clone() for k, v in self.state_dict().items()}
+        self._weight_scale = rms(self._changed_weights())  # once: the policy asks at every update
         self.updates = 0
         return self.module
 
@@ -121,11 +122,14 @@ class Adapter(ABC):
         Why: Adam moves every parameter by about its step size per step, so the
         same step size is a large relative change for small weights and a small
         one for large weights; `calibrated` (anchor=weights) scales its step
-        sizes by this. Here: the trainable matrices and kernels (ndim >= 2) at
-        attach, i.e. the weights full fine-tuning changes; LoRA measures the
-        frozen layers it adds to instead.
+        sizes by this.
         """
-        return rms([t for t in self._initial.values() if t.ndim >= 2])
+        return getattr(self, "_weight_scale", None)
+
+    def _changed_weights(self) -> list[torch.Tensor]:
+        """The weights `weight_scale` measures: here the trainable matrices and kernels (ndim >= 2) at
+        attach, i.e. what full fine-tuning changes (not biases or norms); LoRA names its frozen layers."""
+        return [t for t in self._initial.values() if t.ndim >= 2]
 
     def state_dict(self) -> dict[str, torch.Tensor]:
         """Only the adapter's own (trainable) tensors, keyed by parameter name."""

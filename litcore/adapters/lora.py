@@ -13,7 +13,7 @@ from typing import Any
 
 from torch import nn
 
-from litcore.adapters.base import Adapter, AdapterError, matching_modules, no_match, rms
+from litcore.adapters.base import Adapter, AdapterError, matching_modules, no_match
 
 
 # the layer types peft's LoRA handles (peft.tuners.lora.layer dispatch)
@@ -45,7 +45,7 @@ class LoraAdapter(Adapter):
                 raise AdapterError(
                     f"lora: target {n!r} is a {type(subs[n]).__name__}, which cannot take a LoRA; "
                     f"supported: {', '.join(t.__name__ for t in SUPPORTED)} (narrow the pattern {targets!r})")
-        self._weight_scale = rms(subs[n].weight for n in names)  # before peft wraps them
+        self._base_layers = [subs[n] for n in names]  # references (peft keeps them as its base layers)
         linear = names
         # one anchored regex of the exact names: peft full-matches a str pattern, whereas a list/set
         # of names also matches any module whose name merely *ends* with one of them
@@ -59,9 +59,9 @@ class LoraAdapter(Adapter):
         self.targets = linear
         return model
 
-    def weight_scale(self) -> float | None:
-        """RMS of the frozen weights of the targeted layers (the W that W + BA changes)."""
-        return getattr(self, "_weight_scale", None)
+    def _changed_weights(self) -> list:
+        """The frozen weights of the targeted layers: the W that W + BA changes."""
+        return [layer.weight for layer in self._base_layers]
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "rank": self.rank, "alpha": self.alpha,
