@@ -25,20 +25,26 @@ from pathlib import Path
 
 import torch
 
-# name -> policy options (of `policy_name`, default the paper's `every`), the model's loss resolution, adapter options, torch threads
-FAITHFUL = {"policy": {"fast": False}, "loss_size": "image"}
-FAST = {"policy": {"fast": True}, "loss_size": "native"}
+# name -> policy options (of `policy_name`, default the paper's `every`), the model's loss resolution, LoRA options
+# (`lora`; other adapters ignore them), torch threads. "faithful" is the update as it was before issue 13: the
+# paper's two passes, the image-size loss, peft's LoRA layers.
+PEFT = {"impl": "peft"}
+FAITHFUL = {"policy": {"fast": False}, "loss_size": "image", "lora": PEFT}
+FAST = {"policy": {"fast": True}, "loss_size": "native", "lora": PEFT}
 SHORT = {"lr": 4e-4, "max_steps": 10, "patience": 3, "zero_check_step": 3}
 SETTINGS = {
     "faithful": FAITHFUL,                                               # the paper's update, two passes per step
-    "one-pass": {"policy": {"fast": True}, "loss_size": "image"},       # score from the training forward
-    "native-loss": {"policy": {"fast": False}, "loss_size": "native"},  # loss at the decoder's 1/4 resolution
+    "one-pass": {"policy": {"fast": True}, "loss_size": "image", "lora": PEFT},     # score from the training forward
+    "native-loss": {"policy": {"fast": False}, "loss_size": "native", "lora": PEFT},  # loss at 1/4 resolution
     "fast": FAST,                                                       # both (+ fused AdamW)
-    "fast-nodropout": {**FAST, "adapter": {"dropout": 0.0}},            # what LoRA dropout costs
+    "faithful-native": {**FAITHFUL, "lora": {"impl": "native"}},        # the paper's update, the core's LoRA layers
+    "fast-native": {**FAST, "lora": {"impl": "native"}},                # fast, the core's LoRA layers
+    "fast-native-2threads": {**FAST, "lora": {"impl": "native"}, "threads": 2},
+    "fast-nodropout": {**FAST, "lora": {**PEFT, "dropout": 0.0}, "lora_only": True},  # what LoRA dropout costs
     "fast-2threads": {**FAST, "threads": 2},
-    "fast-short": {"policy": {"fast": True, **SHORT}, "loss_size": "native"},  # 4x lr, <= 10 steps
+    "fast-short": {"policy": {"fast": True, **SHORT}, "loss_size": "native", "lora": PEFT},  # 4x lr, <= 10 steps
     # `--method lit-auto` with its defaults; the policy is reset per sample, so every update searches
-    "lit-auto": {"policy_name": "calibrated", "policy": {}, "loss_size": "image"},
+    "lit-auto": {"policy_name": "calibrated", "policy": {}, "loss_size": "image"},  # (its default LoRA: native)
 }
 
 
@@ -126,13 +132,13 @@ def pctl(xs: list[float], q: float) -> float:
 def run(model, reg, adapter_name: str, samples, settings: list[str], fixed_steps: int | None) -> dict:
     from litcore.loop import seed_everything
 
-    # adapter options (LoRA dropout) only make sense for LoRA
-    settings = [s for s in settings if adapter_name == "lora" or not SETTINGS[s].get("adapter")]
+    # settings that only vary LoRA (its dropout) say nothing of other adapters
+    settings = [s for s in settings if adapter_name == "lora" or not SETTINGS[s].get("lora_only")]
     extra = {} if fixed_steps is None else {"max_steps": fixed_steps, "patience": 10**6, "zero_check_step": 10**6}
     adapters, policies, warm = {}, {}, {}
     for s in settings:
         conf = SETTINGS[s]
-        adapters[s] = reg.create("adapter", adapter_name, **conf.get("adapter", {}))
+        adapters[s] = reg.create("adapter", adapter_name, **(conf.get("lora", {}) if adapter_name == "lora" else {}))
         seed_everything(0)  # same initial adapter weights for every setting
         adapters[s].attach(model.adaptable_module(), model.adapter_targets(adapters[s].target_kind))
         name = conf.get("policy_name", "every")

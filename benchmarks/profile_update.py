@@ -26,6 +26,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--steps", type=int, default=40)
     ap.add_argument("--top", type=int, default=35)
+    ap.add_argument("--impl", default="auto", help="LoRA implementation: auto, native or peft")
     ap.add_argument("--fast", action="store_true", help="the one-pass step instead of the paper's two passes")
     args = ap.parse_args()
     torch.set_num_threads(1)
@@ -35,7 +36,7 @@ def main() -> None:
     model = reg.create("model", "sam2")
     sample = bu.collect(model, reg, 1, None)[0]["image"]
     model.loss_size = bu._loss_size(model, "image")
-    adapter = reg.create("adapter", "lora")
+    adapter = reg.create("adapter", "lora", impl=args.impl)
     adapter.attach(model.adaptable_module(), model.adapter_targets("lora"))
     policy = reg.create("policy", "every", fast=args.fast, max_steps=args.steps, patience=10**6,
                         zero_check_step=10**6)

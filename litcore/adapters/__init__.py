@@ -1,6 +1,6 @@
 """Adapters: which parameters of a task's adaptable module become trainable.
 
-One module per method (the peft layout): :mod:`.lora` (peft LoRA),
+One module per method (the peft layout): :mod:`.lora` (LoRA; its layers in :mod:`.lora_layers`, peft for Embeddings),
 :mod:`.full` (full fine-tuning of the targeted modules), :mod:`.base`
 (the interface and the no-op adapter used by baselines).
 """

@@ -1,9 +1,14 @@
-"""LoRA through peft's low-level API, on any torch module (Linear, Conv1d/2d/3d, Embedding layers).
+"""LoRA on any torch module (Linear, Conv1d/2d/3d, Embedding layers): W x + b + s * B A dropout(x).
 
-peft's ``inject_adapter_in_model`` works on plain ``nn.Module`` trees (SAM2's
-decoder, open_clip's vision tower) without a transformers model around them,
-and keeps the base layers' biases (W x + b + s * B A x), which the paper's
-W = W0 + BA formulation implies.
+Two implementations of the same layers, chosen by `impl`:
+- ``native`` (`litcore.adapters.lora_layers`): a flat forward per layer, no
+  peft import; Linear and Conv layers.
+- ``peft``: peft's ``inject_adapter_in_model``, which works on plain
+  ``nn.Module`` trees (SAM2's decoder, open_clip's vision tower) without a
+  transformers model around them; every layer type in SUPPORTED.
+- ``auto`` (default): native when every target is a Linear or Conv, else peft.
+Both keep the base layers' biases (the paper's W = W0 + BA), name their
+tensors alike and draw the same initial weights from the same seed.
 """
 
 from __future__ import annotations
@@ -14,6 +19,9 @@ from typing import Any
 from torch import nn
 
 from litcore.adapters.base import Adapter, AdapterError, matching_modules, no_match
+from litcore.adapters.lora_layers import NATIVE, inject
+
+IMPLS = ("auto", "native", "peft")
 
 
 # the layer types peft's LoRA handles (peft.tuners.lora.layer dispatch)
@@ -25,15 +33,15 @@ class LoraAdapter(Adapter):
 
     name = "lora"
 
-    def __init__(self, rank: int = 4, alpha: float = 4.0, dropout: float = 0.1) -> None:
+    def __init__(self, rank: int = 4, alpha: float = 4.0, dropout: float = 0.1, impl: str = "auto") -> None:
         super().__init__()
         if rank < 1:
             raise AdapterError(f"lora: rank must be >= 1, got {rank}")
-        self.rank, self.alpha, self.dropout = int(rank), float(alpha), float(dropout)
+        if impl not in IMPLS:
+            raise AdapterError(f"lora: impl={impl!r} is not one of {', '.join(IMPLS)}")
+        self.rank, self.alpha, self.dropout, self.impl = int(rank), float(alpha), float(dropout), impl
 
     def _prepare(self, module: nn.Module, targets: str | list[str] | None) -> nn.Module:
-        from peft import LoraConfig, inject_adapter_in_model
-
         if targets is None:
             raise AdapterError("lora: the task gave no default targets; pass --adapter-targets")
         names = matching_modules(module, targets)
@@ -45,19 +53,32 @@ class LoraAdapter(Adapter):
                 raise AdapterError(
                     f"lora: target {n!r} is a {type(subs[n]).__name__}, which cannot take a LoRA; "
                     f"supported: {', '.join(t.__name__ for t in SUPPORTED)} (narrow the pattern {targets!r})")
-        self._base_layers = [subs[n] for n in names]  # references (peft keeps them as its base layers)
-        linear = names
+        self._base_layers = [subs[n] for n in names]  # references (both keep them as their base layers)
+        self.targets = names
+        native = all(isinstance(subs[n], NATIVE) for n in names)
+        if self.impl == "native" and not native:
+            odd = next(n for n in names if not isinstance(subs[n], NATIVE))
+            raise AdapterError(f"lora: impl=native takes Linear and Conv layers; target {odd!r} is a "
+                               f"{type(subs[odd]).__name__} (use impl=peft or impl=auto)")
+        self.active_impl = "native" if self.impl == "native" or (self.impl == "auto" and native) else "peft"
+        if self.active_impl == "native":
+            model = inject(module, names, self.rank, self.alpha, self.dropout)
+        else:
+            model = self._inject_peft(module, names)
+        for n, p in model.named_parameters():
+            p.requires_grad_("lora_" in n)
+        return model
+
+    def _inject_peft(self, module: nn.Module, linear: list[str]) -> nn.Module:
+        from peft import LoraConfig, inject_adapter_in_model
+
         # one anchored regex of the exact names: peft full-matches a str pattern, whereas a list/set
         # of names also matches any module whose name merely *ends* with one of them
         # (`wrapper.block.attn.q_proj` for `block.attn.q_proj`), which would leak LoRA elsewhere
         exact = "(?:" + "|".join(re.escape(n) for n in linear) + ")"
         config = LoraConfig(r=self.rank, lora_alpha=self.alpha, lora_dropout=self.dropout,
                             target_modules=exact, bias="none")
-        model = inject_adapter_in_model(config, module)
-        for n, p in model.named_parameters():
-            p.requires_grad_("lora_" in n)
-        self.targets = linear
-        return model
+        return inject_adapter_in_model(config, module)
 
     def _changed_weights(self) -> list:
         """The frozen weights of the targeted layers: the W that W + BA changes."""
@@ -65,4 +86,4 @@ class LoraAdapter(Adapter):
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "rank": self.rank, "alpha": self.alpha,
-                "dropout": self.dropout, "targets": getattr(self, "targets", [])}
+                "dropout": self.dropout, "impl": getattr(self, "active_impl", self.impl), "targets": getattr(self, "targets", [])}

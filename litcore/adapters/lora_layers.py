@@ -1,0 +1,99 @@
+"""LoRA layers without peft: W x + b + s * B A dropout(x), as one flat forward.
+
+Why: on a small decoder an update step is bound by Python calls, not
+arithmetic, and peft's generic layer (adapter-name dispatch, merge and variant
+checks, three sub-module calls) costs as much per call as the layer's own
+matrix products. These layers hold the same tensors under the same names as
+peft's (`<layer>.base_layer.weight`, `<layer>.lora_A.default.weight`, ...), are
+initialised in the same order from the same random stream (A: Kaiming-uniform,
+a = sqrt(5); B: zeros) and run the same operations in the same order, so
+adapter files, seeds and results carry over between `impl=native` and
+`impl=peft` (tests/core/test_lora_native.py checks all three).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+ADAPTER = "default"  # peft's adapter name, kept so that state dicts match
+CONVS: tuple[type[nn.Module], ...] = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
+NATIVE: tuple[type[nn.Module], ...] = (nn.Linear, *CONVS)
+
+
+class _LoraLayer(nn.Module):
+    """The shared parts: the frozen base layer, A, B, dropout and the scale alpha / r."""
+
+    def __init__(self, base: nn.Module, a: nn.Module, b: nn.Module, dropout: float, scaling: float) -> None:
+        super().__init__()
+        self.base_layer = base
+        self.lora_dropout = nn.ModuleDict({ADAPTER: nn.Dropout(p=dropout) if dropout > 0 else nn.Identity()})
+        self.lora_A = nn.ModuleDict({ADAPTER: a})
+        self.lora_B = nn.ModuleDict({ADAPTER: b})
+        nn.init.kaiming_uniform_(a.weight, a=math.sqrt(5))
+        nn.init.zeros_(b.weight)
+        self.scaling = float(scaling)
+        self.p = float(dropout)
+        # direct references for the forward (not registered twice: plain attributes)
+        self.__dict__["_a"], self.__dict__["_b"] = a, b
+
+    @property
+    def weight(self) -> torch.Tensor:  # code that reads `layer.weight` (SAM2 does) still finds the base's
+        return self.base_layer.weight
+
+    @property
+    def bias(self) -> torch.Tensor | None:
+        return self.base_layer.bias
+
+    def _dropped(self, x: torch.Tensor) -> torch.Tensor:
+        return F.dropout(x, self.p, self.training) if self.p > 0 else x
+
+    def extra_repr(self) -> str:
+        return f"r={self._a.weight.shape[0]}, scaling={self.scaling}, dropout={self.p}"
+
+
+class LoraLinear(_LoraLayer):
+    def __init__(self, base: nn.Linear, rank: int, alpha: float, dropout: float) -> None:
+        a = nn.Linear(base.in_features, rank, bias=False)
+        b = nn.Linear(rank, base.out_features, bias=False)
+        super().__init__(base, a.to(base.weight.device), b.to(base.weight.device), dropout, alpha / rank)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        base = self.base_layer
+        result = F.linear(x, base.weight, base.bias)
+        return result + F.linear(F.linear(self._dropped(x), self._a.weight), self._b.weight) * self.scaling
+
+
+class LoraConv(_LoraLayer):
+    """A: a conv of the base's kernel, stride and padding into `rank` channels; B: a 1x1 conv out."""
+
+    def __init__(self, base: nn.Module, rank: int, alpha: float, dropout: float) -> None:
+        kind = type(base)
+        ones = (1,) * (base.weight.ndim - 2)
+        a = kind(base.in_channels, rank, base.kernel_size, base.stride, base.padding, bias=False)
+        b = kind(rank, base.out_channels, ones, ones, groups=base.groups, bias=False)
+        super().__init__(base, a.to(base.weight.device), b.to(base.weight.device), dropout, alpha / rank)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.base_layer(x) + self._b(self._a(self._dropped(x))) * self.scaling
+
+
+def wrap(layer: nn.Module, rank: int, alpha: float, dropout: float) -> _LoraLayer:
+    """The LoRA layer for `layer` (one of NATIVE)."""
+    if isinstance(layer, nn.Linear):
+        return LoraLinear(layer, rank, alpha, dropout)
+    return LoraConv(layer, rank, alpha, dropout)
+
+
+def inject(module: nn.Module, names: list[str], rank: int, alpha: float, dropout: float) -> nn.Module:
+    """Replace each named sub-module of `module` by its LoRA layer, in `module.named_modules()` order
+    (peft's order, so the random initialisation matches it); returns `module`."""
+    order = [n for n, _ in module.named_modules() if n in set(names)]
+    for name in order:
+        parent_name, _, child = name.rpartition(".")
+        parent = module.get_submodule(parent_name) if parent_name else module
+        setattr(parent, child, wrap(getattr(parent, child), rank, alpha, dropout))
+    return module
