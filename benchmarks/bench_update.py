@@ -40,6 +40,8 @@ SETTINGS = {
     "faithful-native": {**FAITHFUL, "lora": {"impl": "native"}},        # the paper's update, the core's LoRA layers
     "fast-native": {**FAST, "lora": {"impl": "native"}},                # fast, the core's LoRA layers
     "fast-native-2threads": {**FAST, "lora": {"impl": "native"}, "threads": 2},
+    "fast-rankdrop": {**FAST, "lora": {"dropout_at": "rank"}, "lora_only": True},  # dropout on A x, not on x
+    "fast-rankdrop-2threads": {**FAST, "lora": {"dropout_at": "rank"}, "lora_only": True, "threads": 2},
     "fast-nodropout": {**FAST, "lora": {**PEFT, "dropout": 0.0}, "lora_only": True},  # what LoRA dropout costs
     "fast-2threads": {**FAST, "threads": 2},
     "fast-short": {"policy": {"fast": True, **SHORT}, "loss_size": "native", "lora": PEFT},  # 4x lr, <= 10 steps

@@ -19,7 +19,7 @@ from typing import Any
 from torch import nn
 
 from litcore.adapters.base import Adapter, AdapterError, matching_modules, no_match
-from litcore.adapters.lora_layers import NATIVE, inject
+from litcore.adapters.lora_layers import DROPOUT_AT, NATIVE, inject
 
 IMPLS = ("auto", "native", "peft")
 
@@ -33,13 +33,19 @@ class LoraAdapter(Adapter):
 
     name = "lora"
 
-    def __init__(self, rank: int = 4, alpha: float = 4.0, dropout: float = 0.1, impl: str = "auto") -> None:
+    def __init__(self, rank: int = 4, alpha: float = 4.0, dropout: float = 0.1, impl: str = "auto",
+                 dropout_at: str = "input") -> None:
         super().__init__()
         if rank < 1:
             raise AdapterError(f"lora: rank must be >= 1, got {rank}")
         if impl not in IMPLS:
             raise AdapterError(f"lora: impl={impl!r} is not one of {', '.join(IMPLS)}")
+        if dropout_at not in DROPOUT_AT:
+            raise AdapterError(f"lora: dropout_at={dropout_at!r} is not one of {', '.join(DROPOUT_AT)}")
+        if dropout_at != "input" and impl == "peft":
+            raise AdapterError("lora: dropout_at=rank needs the core's layers (impl=native or auto), not impl=peft")
         self.rank, self.alpha, self.dropout, self.impl = int(rank), float(alpha), float(dropout), impl
+        self.dropout_at = dropout_at
 
     def _prepare(self, module: nn.Module, targets: str | list[str] | None) -> nn.Module:
         if targets is None:
@@ -56,13 +62,14 @@ class LoraAdapter(Adapter):
         self._base_layers = [subs[n] for n in names]  # references (both keep them as their base layers)
         self.targets = names
         native = all(isinstance(subs[n], NATIVE) for n in names)
-        if self.impl == "native" and not native:
+        if (self.impl == "native" or self.dropout_at != "input") and not native:
             odd = next(n for n in names if not isinstance(subs[n], NATIVE))
-            raise AdapterError(f"lora: impl=native takes Linear and Conv layers; target {odd!r} is a "
-                               f"{type(subs[odd]).__name__} (use impl=peft or impl=auto)")
+            what = "impl=native" if self.impl == "native" else f"dropout_at={self.dropout_at}"
+            raise AdapterError(f"lora: {what} takes Linear and Conv layers; target {odd!r} is a "
+                               f"{type(subs[odd]).__name__} (use impl=peft or impl=auto with dropout_at=input)")
         self.active_impl = "native" if self.impl == "native" or (self.impl == "auto" and native) else "peft"
         if self.active_impl == "native":
-            model = inject(module, names, self.rank, self.alpha, self.dropout)
+            model = inject(module, names, self.rank, self.alpha, self.dropout, self.dropout_at)
         else:
             model = self._inject_peft(module, names)
         for n, p in model.named_parameters():
@@ -86,4 +93,4 @@ class LoraAdapter(Adapter):
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "rank": self.rank, "alpha": self.alpha,
-                "dropout": self.dropout, "impl": getattr(self, "active_impl", self.impl), "targets": getattr(self, "targets", [])}
+                "dropout": self.dropout, "dropout_at": self.dropout_at, "impl": getattr(self, "active_impl", self.impl), "targets": getattr(self, "targets", [])}

@@ -22,13 +22,20 @@ from torch import nn
 ADAPTER = "default"  # peft's adapter name, kept so that state dicts match
 CONVS: tuple[type[nn.Module], ...] = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
 NATIVE: tuple[type[nn.Module], ...] = (nn.Linear, *CONVS)
+# where dropout acts: on the input x (peft, the reference code) or on the rank-r code A x, which for a
+# layer over 4,096 image tokens draws 64x fewer random numbers (docs/performance.md measures both)
+DROPOUT_AT = ("input", "rank")
 
 
 class _LoraLayer(nn.Module):
     """The shared parts: the frozen base layer, A, B, dropout and the scale alpha / r."""
 
-    def __init__(self, base: nn.Module, a: nn.Module, b: nn.Module, dropout: float, scaling: float) -> None:
+    def __init__(self, base: nn.Module, a: nn.Module, b: nn.Module, dropout: float, scaling: float,
+                 dropout_at: str = "input") -> None:
         super().__init__()
+        if dropout_at not in DROPOUT_AT:
+            raise ValueError(f"lora: dropout_at={dropout_at!r} is not one of {', '.join(DROPOUT_AT)}")
+        self.at_input = dropout_at == "input"
         self.base_layer = base
         self.lora_dropout = nn.ModuleDict({ADAPTER: nn.Dropout(p=dropout) if dropout > 0 else nn.Identity()})
         self.lora_A = nn.ModuleDict({ADAPTER: a})
@@ -49,51 +56,67 @@ class _LoraLayer(nn.Module):
         return self.base_layer.bias
 
     def _dropped(self, x: torch.Tensor) -> torch.Tensor:
-        return F.dropout(x, self.p, self.training) if self.p > 0 else x
+        """Dropout on the layer's input (peft's and the reference code's place)."""
+        return F.dropout(x, self.p, self.training) if self.p > 0 and self.at_input else x
+
+    def _rank_dropped(self, h: torch.Tensor) -> torch.Tensor:
+        """`dropout_at=rank`: dropout on A x (r features per token instead of the input's width)."""
+        return h if self.at_input or self.p == 0 else F.dropout(h, self.p, self.training)
+
+    def _low_rank_input(self, x: torch.Tensor) -> torch.Tensor:
+        return self._rank_dropped(F.linear(self._dropped(x), self._a.weight))
 
     def extra_repr(self) -> str:
-        return f"r={self._a.weight.shape[0]}, scaling={self.scaling}, dropout={self.p}"
+        where = "input" if self.at_input else "rank"
+        return f"r={self._a.weight.shape[0]}, scaling={self.scaling}, dropout={self.p} at {where}"
 
 
 class LoraLinear(_LoraLayer):
-    def __init__(self, base: nn.Linear, rank: int, alpha: float, dropout: float) -> None:
+    def __init__(self, base: nn.Linear, rank: int, alpha: float, dropout: float, dropout_at: str = "input") -> None:
         a = nn.Linear(base.in_features, rank, bias=False)
         b = nn.Linear(rank, base.out_features, bias=False)
-        super().__init__(base, a.to(base.weight.device), b.to(base.weight.device), dropout, alpha / rank)
+        super().__init__(base, a.to(base.weight.device), b.to(base.weight.device), dropout, alpha / rank, dropout_at)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         base = self.base_layer
         result = F.linear(x, base.weight, base.bias)
-        return result + F.linear(F.linear(self._dropped(x), self._a.weight), self._b.weight) * self.scaling
+        low = F.linear(self._low_rank_input(x), self._b.weight)
+        # in place: linear's backward does not need its output; x * 1.0 (alpha = rank) is skipped, as exact
+        return result.add_(low if self.scaling == 1.0 else low * self.scaling)
 
 
 class LoraConv(_LoraLayer):
     """A: a conv of the base's kernel, stride and padding into `rank` channels; B: a 1x1 conv out."""
 
-    def __init__(self, base: nn.Module, rank: int, alpha: float, dropout: float) -> None:
+    def __init__(self, base: nn.Module, rank: int, alpha: float, dropout: float, dropout_at: str = "input") -> None:
         kind = type(base)
         ones = (1,) * (base.weight.ndim - 2)
         a = kind(base.in_channels, rank, base.kernel_size, base.stride, base.padding, bias=False)
         b = kind(rank, base.out_channels, ones, ones, groups=base.groups, bias=False)
-        super().__init__(base, a.to(base.weight.device), b.to(base.weight.device), dropout, alpha / rank)
+        super().__init__(base, a.to(base.weight.device), b.to(base.weight.device), dropout, alpha / rank, dropout_at)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.base_layer(x) + self._b(self._a(self._dropped(x))) * self.scaling
+        low = self._b(self._low_rank(x))
+        return self.base_layer(x).add_(low if self.scaling == 1.0 else low * self.scaling)
+
+    def _low_rank(self, x: torch.Tensor) -> torch.Tensor:
+        return self._rank_dropped(self._a(self._dropped(x)))
 
 
-def wrap(layer: nn.Module, rank: int, alpha: float, dropout: float) -> _LoraLayer:
+def wrap(layer: nn.Module, rank: int, alpha: float, dropout: float, dropout_at: str = "input") -> _LoraLayer:
     """The LoRA layer for `layer` (one of NATIVE)."""
     if isinstance(layer, nn.Linear):
-        return LoraLinear(layer, rank, alpha, dropout)
-    return LoraConv(layer, rank, alpha, dropout)
+        return LoraLinear(layer, rank, alpha, dropout, dropout_at)
+    return LoraConv(layer, rank, alpha, dropout, dropout_at)
 
 
-def inject(module: nn.Module, names: list[str], rank: int, alpha: float, dropout: float) -> nn.Module:
+def inject(module: nn.Module, names: list[str], rank: int, alpha: float, dropout: float,
+           dropout_at: str = "input") -> nn.Module:
     """Replace each named sub-module of `module` by its LoRA layer, in `module.named_modules()` order
     (peft's order, so the random initialisation matches it); returns `module`."""
     order = [n for n, _ in module.named_modules() if n in set(names)]
     for name in order:
         parent_name, _, child = name.rpartition(".")
         parent = module.get_submodule(parent_name) if parent_name else module
-        setattr(parent, child, wrap(getattr(parent, child), rank, alpha, dropout))
+        setattr(parent, child, wrap(getattr(parent, child), rank, alpha, dropout, dropout_at))
     return module

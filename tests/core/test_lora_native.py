@@ -136,3 +136,35 @@ def test_native_lora_does_not_import_peft():
             "print(a.active_impl, 'peft' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["native", "False"]
+
+
+def test_rank_dropout_masks_the_low_rank_code_not_the_input():
+    torch.manual_seed(0)
+    base = nn.Linear(8, 5)
+    at_rank = LoraLinear(base, 4, 4.0, dropout=0.5, dropout_at="rank")
+    with torch.no_grad():
+        at_rank.lora_B.default.weight.normal_()
+    x = torch.randn(64, 8)
+    code = x @ at_rank.lora_A.default.weight.T  # the 4 features per row that rank dropout acts on
+    torch.manual_seed(1)
+    y = at_rank(x)
+    torch.manual_seed(1)
+    mask = torch.nn.functional.dropout(torch.ones_like(code), 0.5, True)
+    expected = base(x) + (code * mask) @ at_rank.lora_B.default.weight.T
+    torch.testing.assert_close(y, expected, rtol=1e-5, atol=1e-5)
+    at_rank.eval()
+    at_input = LoraLinear(base, 4, 4.0, dropout=0.5).eval()
+    at_input.load_state_dict(at_rank.state_dict())
+    torch.testing.assert_close(at_rank(x), at_input(x))  # the same function once dropout is off
+
+
+def test_rank_dropout_is_an_option_of_the_core_layers_only():
+    adapter = LoraAdapter(dropout_at="rank")
+    adapter.attach(_Layers(), ["lin", "c2"])
+    assert adapter.describe()["dropout_at"] == "rank" and "at rank" in repr(adapter.module.lin)
+    with pytest.raises(AdapterError, match="dropout_at=rank needs the core's layers"):
+        LoraAdapter(dropout_at="rank", impl="peft")
+    with pytest.raises(AdapterError, match="dropout_at='bottleneck' is not one of input, rank"):
+        LoraAdapter(dropout_at="bottleneck")
+    with pytest.raises(AdapterError, match="dropout_at=rank takes Linear and Conv layers; target 'emb'"):
+        LoraAdapter(dropout_at="rank").attach(_Layers(), ["lin", "emb"])
