@@ -9,13 +9,17 @@ Three timings of one object of a generated `hard` video, interleaved:
   of 0 (every frame is still reviewed by the oracle; nobody corrects);
 - `engine-tracking`: the engine's session alone (`Session.items()`), i.e. the
   engine without the oracle's reviews.
-The ratio engine / sam2 is the overhead; the minimum over repeats is reported.
+The ratio engine / sam2 is the overhead; the median of the repeats' paired ratios and the minimum over repeats are reported,
+for wall-clock and for process CPU time (one thread: the CPU time is the
+same work with less of the scheduler's noise, which on a 1.4 s run is as large
+as the overhead itself).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -29,31 +33,40 @@ def _write_jpegs(video, folder: Path) -> None:
         Image.fromarray(video.image(t)).convert("RGB").save(folder / f"{t:05d}.jpg", quality=95)
 
 
-def time_sam2(plain, folder: Path, episode) -> float:
+def time_sam2(plain, folder: Path, episode) -> tuple[float, float]:
     vo = episode.payload
-    start = time.perf_counter()
+    start = _clock()
     state = plain.init_state(str(folder))
     plain.add_new_mask(state, frame_idx=vo.start, obj_id=vo.obj_id,
                        mask=torch.as_tensor(vo.video.object_mask(vo.start, vo.obj_id) == 1))
     for _, _, masks in plain.propagate_in_video(state, start_frame_idx=vo.start):
         (masks[0, 0] > 0).cpu().numpy()  # the same host copy the engine makes per frame
-    return time.perf_counter() - start
+    return _since(start)
 
 
-def time_engine(trainer, episode) -> float:
-    start = time.perf_counter()
+def _clock() -> tuple[float, float]:
+    return time.perf_counter(), time.process_time()
+
+
+def _since(start: tuple[float, float]) -> tuple[float, float]:
+    wall, cpu = _clock()
+    return wall - start[0], cpu - start[1]
+
+
+def time_engine(trainer, episode) -> tuple[float, float]:
+    start = _clock()
     for _ in trainer.run([episode]):
         pass
-    return time.perf_counter() - start
+    return _since(start)
 
 
-def time_session(model, episode) -> float:
-    start = time.perf_counter()
+def time_session(model, episode) -> tuple[float, float]:
+    start = _clock()
     session = model.session(episode)
     for _ in session.items():
         pass
     session.close()
-    return time.perf_counter() - start
+    return _since(start)
 
 
 def main() -> None:
@@ -83,16 +96,29 @@ def main() -> None:
     trainer = LiveTrainer(model, reg.create("oracle", "vos-clicks"), reg.create("adapter", "none"),
                           reg.create("policy", "every"), max_corrections=0)
     times: dict[str, list[float]] = {"sam2": [], "engine": [], "engine-tracking": []}
+    cpu: dict[str, list[float]] = {k: [] for k in times}
     with tempfile.TemporaryDirectory() as tmp:
         _write_jpegs(video, Path(tmp))
         for _ in range(args.repeats):
-            times["sam2"].append(time_sam2(plain, Path(tmp), episode))
-            times["engine"].append(time_engine(trainer, episode))
-            times["engine-tracking"].append(time_session(model, episode))
+            for name, timed in (("sam2", lambda: time_sam2(plain, Path(tmp), episode)),
+                                ("engine", lambda: time_engine(trainer, episode)),
+                                ("engine-tracking", lambda: time_session(model, episode))):
+                wall, used = timed()
+                times[name].append(wall)
+                cpu[name].append(used)
     best = {k: min(v) for k, v in times.items()}
+    best_cpu = {k: min(v) for k, v in cpu.items()}
     out = {"video": video.name, "frames": len(video), "seconds_min": best, "seconds_all": times,
            "engine_over_sam2": best["engine"] / best["sam2"],
-           "tracking_over_sam2": best["engine-tracking"] / best["sam2"], "model": model.describe()}
+           "tracking_over_sam2": best["engine-tracking"] / best["sam2"],
+           # the median of each repeat's own ratio: the runs of one repeat follow each other, so the machine's
+           # drift (seconds of it on a shared VM) cancels where the minima of separate runs do not
+           "engine_over_sam2_paired_median": statistics.median(e / p for e, p in zip(times["engine"], times["sam2"])),
+           "tracking_over_sam2_paired_median": statistics.median(
+               e / p for e, p in zip(times["engine-tracking"], times["sam2"])),
+           "cpu_seconds_min": best_cpu, "cpu_seconds_all": cpu,
+           "engine_over_sam2_cpu": best_cpu["engine"] / best_cpu["sam2"],
+           "tracking_over_sam2_cpu": best_cpu["engine-tracking"] / best_cpu["sam2"], "model": model.describe()}
     print(json.dumps(out, indent=2))
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=2) + "\n")

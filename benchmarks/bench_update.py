@@ -26,7 +26,8 @@ from pathlib import Path
 import torch
 
 # name -> policy options (of `policy_name`, default the paper's `every`), the model's loss resolution, LoRA options
-# (`lora`; other adapters ignore them), torch threads. "faithful" is the update as it was before issue 13: the
+# (`lora`; other adapters ignore them), torch threads, `bf16`: the whole update under CPU/CUDA bf16 autocast (a probe
+# of what bf16 hardware gives; not an engine option). "faithful" is the update as it was before issue 13: the
 # paper's two passes, the image-size loss, peft's LoRA layers.
 PEFT = {"impl": "peft"}
 FAITHFUL = {"policy": {"fast": False}, "loss_size": "image", "lora": PEFT}
@@ -44,6 +45,7 @@ SETTINGS = {
     "fast-rankdrop-2threads": {**FAST, "lora": {"dropout_at": "rank"}, "lora_only": True, "threads": 2},
     "fast-nodropout": {**FAST, "lora": {**PEFT, "dropout": 0.0}, "lora_only": True},  # what LoRA dropout costs
     "fast-2threads": {**FAST, "threads": 2},
+    "fast-native-bf16-2threads": {**FAST, "lora": {"impl": "native"}, "threads": 2, "bf16": True},
     "fast-short": {"policy": {"fast": True, **SHORT}, "loss_size": "native", "lora": PEFT},  # 4x lr, <= 10 steps
     # `--method lit-auto` with its defaults; the policy is reset per sample, so every update searches
     "lit-auto": {"policy_name": "calibrated", "policy": {}, "loss_size": "image"},  # (its default LoRA: native)
@@ -159,7 +161,8 @@ def run(model, reg, adapter_name: str, samples, settings: list[str], fixed_steps
             policies[s].reset()  # every sample is an episode's first correction
             seed_everything(k)
             torch.set_num_threads(conf.get("threads", threads))
-            rep = (warm[s] if per_size is None else policies[s]).update(adapters[s], model, sample)
+            with torch.autocast(model.device.type, dtype=torch.bfloat16, enabled=bool(conf.get("bf16"))):
+                rep = (warm[s] if per_size is None else policies[s]).update(adapters[s], model, sample)
             torch.set_num_threads(threads)
             if per_size is not None:
                 times[s].append(rep.seconds)

@@ -44,3 +44,19 @@ def test_cached_memory_attention_gives_the_records_of_stock_sam2(tmp_path, monke
     assert cached == stock  # every score, outcome and update is bit-for-bit the same
     assert len(every) - len(fewer) == clicks  # one memory attention saved per click, none lost elsewhere
     assert set(fewer) == set(every)
+
+
+def test_version_of_a_key_tensor_without_an_exception():
+    """The cache key reads every memory tensor's version counter per frame; inference tensors have none,
+    and asking them raised (3% of tracking time), so `_version` must tell them apart first."""
+    import torch
+
+    from litcore_vos_sam2.predictor import _version
+
+    with torch.inference_mode():
+        frozen = torch.zeros(3)
+    live = torch.zeros(3)
+    before = _version(live)
+    live.add_(1)
+    assert _version(frozen) is None and _version("not a tensor") is None
+    assert _version(live) == before + 1
