@@ -26,8 +26,9 @@ from pathlib import Path
 import torch
 
 # name -> policy options (of `policy_name`, default the paper's `every`), the model's loss resolution, LoRA options
-# (`lora`; other adapters ignore them), torch threads, `bf16`: the whole update under CPU/CUDA bf16 autocast (a probe
-# of what bf16 hardware gives; not an engine option). "faithful" is the update as it was before issue 13: the
+# (`lora`; other adapters ignore them), torch threads, `bf16`: the whole update under CPU/CUDA bf16 autocast, and
+# `compile`: the adapted decoder's forward under torch.compile with this mode ("reduce-overhead" captures CUDA graphs
+# on a GPU); both are probes of what the hardware gives (for benchmarks/gpu_session.sh), not engine options yet. "faithful" is the update as it was before issue 13: the
 # paper's two passes, the image-size loss, peft's LoRA layers.
 PEFT = {"impl": "peft"}
 FAITHFUL = {"policy": {"fast": False}, "loss_size": "image", "lora": PEFT}
@@ -46,6 +47,8 @@ SETTINGS = {
     "fast-nodropout": {**FAST, "lora": {**PEFT, "dropout": 0.0}, "lora_only": True},  # what LoRA dropout costs
     "fast-2threads": {**FAST, "threads": 2},
     "fast-native-bf16-2threads": {**FAST, "lora": {"impl": "native"}, "threads": 2, "bf16": True},
+    "fast-native-bf16": {**FAST, "lora": {"impl": "native"}, "bf16": True},
+    "fast-native-compiled": {**FAST, "lora": {"impl": "native"}, "compile": "reduce-overhead"},
     "fast-short": {"policy": {"fast": True, **SHORT}, "loss_size": "native", "lora": PEFT},  # 4x lr, <= 10 steps
     # `--method lit-auto` with its defaults; the policy is reset per sample, so every update searches
     "lit-auto": {"policy_name": "calibrated", "policy": {}, "loss_size": "image"},  # (its default LoRA: native)
@@ -145,6 +148,9 @@ def run(model, reg, adapter_name: str, samples, settings: list[str], fixed_steps
         adapters[s] = reg.create("adapter", adapter_name, **(conf.get("lora", {}) if adapter_name == "lora" else {}))
         seed_everything(0)  # same initial adapter weights for every setting
         adapters[s].attach(model.adaptable_module(), model.adapter_targets(adapters[s].target_kind))
+        if conf.get("compile"):  # on the adapted copy (reset loads weights in place, so it stays compiled);
+            module = adapters[s].module  # the untimed warm-up below pays the compilation
+            module.forward = torch.compile(module.forward, mode=conf["compile"], dynamic=False)
         name = conf.get("policy_name", "every")
         policies[s] = reg.create("policy", name, **{**conf["policy"], **extra})
         warm[s] = reg.create("policy", name, **{**conf["policy"], "max_steps": 2})

@@ -24,11 +24,12 @@ python3 benchmarks/bench_loop.py --device "$DEVICE" --checkpoint null 2>&1 | tee
 [ "${BPLUS:-1}" = 1 ] && python3 benchmarks/bench_loop.py --device "$DEVICE" --checkpoint null --frames 8 \
   --config configs/sam2.1/sam2.1_hiera_b+.yaml 2>&1 | tee "$OUT/bench_bplus.txt" | tail -4
 
-# issue 13, not yet measured on a GPU: one-pass/native-loss update vs the faithful one at B+ size,
+# issue 13, not yet measured on a GPU: one-pass/native-loss update vs the faithful one at B+ size (and the core's
+# LoRA layers, rank dropout, bf16 autocast and CUDA graphs through torch.compile(mode="reduce-overhead") as probes),
 # bf16 autocast and sam2's compiled VOS path for tracking (IoU against fp32), peak CUDA memory
 [ "${FAST:-1}" = 1 ] && {
   python3 benchmarks/bench_update.py --device "$DEVICE" --checkpoint null --config configs/sam2.1/sam2.1_hiera_b+.yaml \
-    --synthetic --samples 4 --fixed-steps 40 --settings faithful,one-pass,native-loss,fast,fast-nodropout,lit-auto \
+    --synthetic --samples 4 --fixed-steps 40 --settings faithful,one-pass,native-loss,fast,fast-nodropout,fast-native,fast-rankdrop,fast-native-bf16,fast-native-compiled,lit-auto \
     --json "$OUT/update_bplus_fixed40.json" 2>&1 | tail -3
   python3 benchmarks/bench_update.py --device "$DEVICE" --samples 12 --json "$OUT/update_tiny.json" 2>&1 | tail -3
   for opt in "autocast=bf16" "vos_optimized=true" "autocast=bf16 vos_optimized=true"; do
