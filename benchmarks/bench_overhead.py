@@ -9,10 +9,10 @@ Three timings of one object of a generated `hard` video, interleaved:
   of 0 (every frame is still reviewed by the oracle; nobody corrects);
 - `engine-tracking`: the engine's session alone (`Session.items()`), i.e. the
   engine without the oracle's reviews.
-The ratio engine / sam2 is the overhead; the median of the repeats' paired ratios and the minimum over repeats are reported,
-for wall-clock and for process CPU time (one thread: the CPU time is the
-same work with less of the scheduler's noise, which on a 1.4 s run is as large
-as the overhead itself).
+The ratio engine / sam2 is the overhead. Reported: the median of each
+repeat's own (paired) ratio, and the minimum over repeats for wall-clock and
+for process CPU time (one thread); on a shared VM the drift between 1.4 s
+runs is as large as the overhead itself.
 """
 
 from __future__ import annotations
@@ -33,6 +33,19 @@ def _write_jpegs(video, folder: Path) -> None:
         Image.fromarray(video.image(t)).convert("RGB").save(folder / f"{t:05d}.jpg", quality=95)
 
 
+def _clock() -> tuple[float, float]:
+    return time.perf_counter(), time.process_time()
+
+
+def _since(start: tuple[float, float]) -> tuple[float, float]:
+    wall, cpu = _clock()
+    return wall - start[0], cpu - start[1]
+
+
+def _paired_median(runs: list[float], reference: list[float]) -> float:
+    return statistics.median(r / p for r, p in zip(runs, reference))
+
+
 def time_sam2(plain, folder: Path, episode) -> tuple[float, float]:
     vo = episode.payload
     start = _clock()
@@ -42,15 +55,6 @@ def time_sam2(plain, folder: Path, episode) -> tuple[float, float]:
     for _, _, masks in plain.propagate_in_video(state, start_frame_idx=vo.start):
         (masks[0, 0] > 0).cpu().numpy()  # the same host copy the engine makes per frame
     return _since(start)
-
-
-def _clock() -> tuple[float, float]:
-    return time.perf_counter(), time.process_time()
-
-
-def _since(start: tuple[float, float]) -> tuple[float, float]:
-    wall, cpu = _clock()
-    return wall - start[0], cpu - start[1]
 
 
 def time_engine(trainer, episode) -> tuple[float, float]:
@@ -113,9 +117,8 @@ def main() -> None:
            "tracking_over_sam2": best["engine-tracking"] / best["sam2"],
            # the median of each repeat's own ratio: the runs of one repeat follow each other, so the machine's
            # drift (seconds of it on a shared VM) cancels where the minima of separate runs do not
-           "engine_over_sam2_paired_median": statistics.median(e / p for e, p in zip(times["engine"], times["sam2"])),
-           "tracking_over_sam2_paired_median": statistics.median(
-               e / p for e, p in zip(times["engine-tracking"], times["sam2"])),
+           "engine_over_sam2_paired_median": _paired_median(times["engine"], times["sam2"]),
+           "tracking_over_sam2_paired_median": _paired_median(times["engine-tracking"], times["sam2"]),
            "cpu_seconds_min": best_cpu, "cpu_seconds_all": cpu,
            "engine_over_sam2_cpu": best_cpu["engine"] / best_cpu["sam2"],
            "tracking_over_sam2_cpu": best_cpu["engine-tracking"] / best_cpu["sam2"], "model": model.describe()}

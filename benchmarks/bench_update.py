@@ -26,10 +26,11 @@ from pathlib import Path
 import torch
 
 # name -> policy options (of `policy_name`, default the paper's `every`), the model's loss resolution, LoRA options
-# (`lora`; other adapters ignore them), torch threads, `bf16`: the whole update under CPU/CUDA bf16 autocast, and
-# `compile`: the adapted decoder's forward under torch.compile with this mode ("reduce-overhead" captures CUDA graphs
-# on a GPU); both are probes of what the hardware gives (for benchmarks/gpu_session.sh), not engine options yet. "faithful" is the update as it was before issue 13: the
-# paper's two passes, the image-size loss, peft's LoRA layers.
+# (`lora`; other adapters ignore them), torch threads. Two probes of what the hardware gives (for
+# benchmarks/gpu_session.sh; not engine options yet): `bf16`, the whole update under CPU/CUDA bf16 autocast, and
+# `compile`, the adapted decoder's forward under torch.compile with this mode ("reduce-overhead" captures CUDA
+# graphs on a GPU). "faithful" is the update as it was before issue 13: the paper's two passes, the image-size
+# loss, peft's LoRA layers.
 PEFT = {"impl": "peft"}
 FAITHFUL = {"policy": {"fast": False}, "loss_size": "image", "lora": PEFT}
 FAST = {"policy": {"fast": True}, "loss_size": "native", "lora": PEFT}

@@ -24,9 +24,9 @@ python3 benchmarks/bench_loop.py --device "$DEVICE" --checkpoint null 2>&1 | tee
 [ "${BPLUS:-1}" = 1 ] && python3 benchmarks/bench_loop.py --device "$DEVICE" --checkpoint null --frames 8 \
   --config configs/sam2.1/sam2.1_hiera_b+.yaml 2>&1 | tee "$OUT/bench_bplus.txt" | tail -4
 
-# issue 13, not yet measured on a GPU: one-pass/native-loss update vs the faithful one at B+ size (and the core's
-# LoRA layers, rank dropout, bf16 autocast and CUDA graphs through torch.compile(mode="reduce-overhead") as probes),
-# bf16 autocast and sam2's compiled VOS path for tracking (IoU against fp32), peak CUDA memory
+# issue 13, not yet measured on a GPU: the update at B+ size against the faithful one (one pass, native loss, the
+# core's LoRA layers, rank dropout; bf16 autocast and torch.compile(mode="reduce-overhead") as probes), then bf16
+# autocast and sam2's compiled VOS path for tracking (IoU against fp32), peak CUDA memory
 [ "${FAST:-1}" = 1 ] && {
   python3 benchmarks/bench_update.py --device "$DEVICE" --checkpoint null --config configs/sam2.1/sam2.1_hiera_b+.yaml \
     --synthetic --samples 4 --fixed-steps 40 --settings faithful,one-pass,native-loss,fast,fast-nodropout,fast-native,fast-rankdrop,fast-native-bf16,fast-native-compiled,lit-auto \
