@@ -32,6 +32,8 @@ import torch
 # graphs on a GPU). "faithful" is the update as it was before issue 13: the paper's two passes, the image-size
 # loss, peft's LoRA layers.
 PEFT = {"impl": "peft"}
+# the core's layers as they were before their speed options: torch's dropout draw (bitwise peft), no reuse
+NATIVE = {"impl": "native", "dropout_draw": "torch", "reuse_base": False}
 FAITHFUL = {"policy": {"fast": False}, "loss_size": "image", "lora": PEFT}
 FAST = {"policy": {"fast": True}, "loss_size": "native", "lora": PEFT}
 SHORT = {"lr": 4e-4, "max_steps": 10, "patience": 3, "zero_check_step": 3}
@@ -40,16 +42,24 @@ SETTINGS = {
     "one-pass": {"policy": {"fast": True}, "loss_size": "image", "lora": PEFT},     # score from the training forward
     "native-loss": {"policy": {"fast": False}, "loss_size": "native", "lora": PEFT},  # loss at 1/4 resolution
     "fast": FAST,                                                       # both (+ fused AdamW)
-    "faithful-native": {**FAITHFUL, "lora": {"impl": "native"}},        # the paper's update, the core's LoRA layers
-    "fast-native": {**FAST, "lora": {"impl": "native"}},                # fast, the core's LoRA layers
-    "fast-native-2threads": {**FAST, "lora": {"impl": "native"}, "threads": 2},
+    "faithful-native": {**FAITHFUL, "lora": NATIVE},                    # the paper's update, the core's LoRA layers
+    "fast-native": {**FAST, "lora": NATIVE},                            # fast, the core's LoRA layers
+    "fast-native-2threads": {**FAST, "lora": NATIVE, "threads": 2},
     "fast-rankdrop": {**FAST, "lora": {"dropout_at": "rank"}, "lora_only": True},  # dropout on A x, not on x
     "fast-rankdrop-2threads": {**FAST, "lora": {"dropout_at": "rank"}, "lora_only": True, "threads": 2},
+    "fast-fastdraw": {**FAST, "lora": {**NATIVE, "dropout_draw": "fast"}, "lora_only": True},  # numpy's mask draw
+    "fast-fastdraw-2threads": {**FAST, "lora": {**NATIVE, "dropout_draw": "fast"}, "lora_only": True, "threads": 2},
+    # the LoRA adapter's defaults (the core's layers, the fast draw, reuse_base): what lit-lora runs (faithful-
+    # defaults: the paper's two passes and 1024^2 loss) and the same under the one-pass update
+    "faithful-defaults": {**FAITHFUL, "lora": {}},
+    "fast-defaults": {**FAST, "lora": {}},
+    "fast-defaults-2threads": {**FAST, "lora": {}, "threads": 2},
     "fast-nodropout": {**FAST, "lora": {**PEFT, "dropout": 0.0}, "lora_only": True},  # what LoRA dropout costs
     "fast-2threads": {**FAST, "threads": 2},
-    "fast-native-bf16-2threads": {**FAST, "lora": {"impl": "native"}, "threads": 2, "bf16": True},
-    "fast-native-bf16": {**FAST, "lora": {"impl": "native"}, "bf16": True},
-    "fast-native-compiled": {**FAST, "lora": {"impl": "native"}, "compile": "reduce-overhead"},
+    "fast-native-bf16-2threads": {**FAST, "lora": NATIVE, "threads": 2, "bf16": True},
+    "fast-native-bf16": {**FAST, "lora": NATIVE, "bf16": True},
+    "fast-native-compiled": {**FAST, "lora": NATIVE, "compile": "reduce-overhead"},
+    "fast-native-compiled-2threads": {**FAST, "lora": NATIVE, "compile": "reduce-overhead", "threads": 2},
     "fast-short": {"policy": {"fast": True, **SHORT}, "loss_size": "native", "lora": PEFT},  # 4x lr, <= 10 steps
     # `--method lit-auto` with its defaults; the policy is reset per sample, so every update searches
     "lit-auto": {"policy_name": "calibrated", "policy": {}, "loss_size": "image"},  # (its default LoRA: native)

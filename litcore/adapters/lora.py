@@ -9,6 +9,11 @@ Two implementations of the same layers, chosen by `impl`:
 - ``auto`` (default): native when every target is a Linear or Conv, else peft.
 Both keep the base layers' biases (the paper's W = W0 + BA), name their
 tensors alike and draw the same initial weights from the same seed.
+
+Two speed options of the core's layers (docs/performance.md): `dropout_draw`
+(numpy's draw of large dropout masks on the CPU, `litcore.adapters.dropout_draw`)
+and `reuse_base` (a frozen layer's output reused while its input repeats,
+`litcore.adapters.base_memo`; exact).
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from typing import Any
 from torch import nn
 
 from litcore.adapters.base import Adapter, AdapterError, matching_modules, no_match
+from litcore.adapters.dropout_draw import DRAWS
 from litcore.adapters.lora_layers import DROPOUT_AT, NATIVE, inject
 
 IMPLS = ("auto", "native", "peft")
@@ -34,7 +40,7 @@ class LoraAdapter(Adapter):
     name = "lora"
 
     def __init__(self, rank: int = 4, alpha: float = 4.0, dropout: float = 0.1, impl: str = "auto",
-                 dropout_at: str = "input") -> None:
+                 dropout_at: str = "input", dropout_draw: str = "auto", reuse_base: bool = True) -> None:
         super().__init__()
         if rank < 1:
             raise AdapterError(f"lora: rank must be >= 1, got {rank}")
@@ -42,10 +48,16 @@ class LoraAdapter(Adapter):
             raise AdapterError(f"lora: impl={impl!r} is not one of {', '.join(IMPLS)}")
         if dropout_at not in DROPOUT_AT:
             raise AdapterError(f"lora: dropout_at={dropout_at!r} is not one of {', '.join(DROPOUT_AT)}")
-        if dropout_at != "input" and impl == "peft":
-            raise AdapterError("lora: dropout_at=rank needs the core's layers (impl=native or auto), not impl=peft")
+        if dropout_draw not in DRAWS:
+            raise AdapterError(f"lora: dropout_draw={dropout_draw!r} is not one of {', '.join(DRAWS)}")
+        for option, value, default in (("dropout_at", dropout_at, "input"), ("dropout_draw", dropout_draw, "auto")):
+            if value not in (default, "torch") and impl == "peft":
+                raise AdapterError(f"lora: {option}={value} needs the core's layers (impl=native or auto), "
+                                   "not impl=peft")
         self.rank, self.alpha, self.dropout, self.impl = int(rank), float(alpha), float(dropout), impl
-        self.dropout_at = dropout_at
+        if not (isinstance(reuse_base, bool) or reuse_base in (0, 1)):
+            raise AdapterError(f"lora: reuse_base={reuse_base!r} must be true or false")
+        self.dropout_at, self.dropout_draw, self.reuse_base = dropout_at, dropout_draw, bool(reuse_base)
 
     def _prepare(self, module: nn.Module, targets: str | list[str] | None) -> nn.Module:
         if targets is None:
@@ -62,14 +74,20 @@ class LoraAdapter(Adapter):
         self._base_layers = [subs[n] for n in names]  # references (both keep them as their base layers)
         self.targets = names
         native = all(isinstance(subs[n], NATIVE) for n in names)
-        if (self.impl == "native" or self.dropout_at != "input") and not native:
+        asked = [o for o, on in (("impl=native", self.impl == "native"),
+                                 (f"dropout_at={self.dropout_at}", self.dropout_at != "input"),
+                                 (f"dropout_draw={self.dropout_draw}", self.dropout_draw == "fast")) if on]
+        if asked and not native:
             odd = next(n for n in names if not isinstance(subs[n], NATIVE))
-            what = "impl=native" if self.impl == "native" else f"dropout_at={self.dropout_at}"
+            what = asked[0]
             raise AdapterError(f"lora: {what} takes Linear and Conv layers; target {odd!r} is a "
                                f"{type(subs[odd]).__name__} (use impl=peft or impl=auto with dropout_at=input)")
         self.active_impl = "native" if self.impl == "native" or (self.impl == "auto" and native) else "peft"
+        # auto: the fast draw wherever the core's layers run (peft's layers draw their own masks)
+        self.active_draw = "fast" if self.active_impl == "native" and self.dropout_draw != "torch" else "torch"
         if self.active_impl == "native":
-            model = inject(module, names, self.rank, self.alpha, self.dropout, self.dropout_at)
+            model = inject(module, names, self.rank, self.alpha, self.dropout, self.dropout_at, self.active_draw,
+                           self.reuse_base)
         else:
             model = self._inject_peft(module, names)
         for n, p in model.named_parameters():
@@ -93,4 +111,6 @@ class LoraAdapter(Adapter):
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "rank": self.rank, "alpha": self.alpha,
-                "dropout": self.dropout, "dropout_at": self.dropout_at, "impl": getattr(self, "active_impl", self.impl), "targets": getattr(self, "targets", [])}
+                "dropout": self.dropout, "dropout_at": self.dropout_at, "dropout_draw": getattr(self, "active_draw", self.dropout_draw),
+                "reuse_base": self.reuse_base and getattr(self, "active_impl", self.impl) != "peft",
+                "impl": getattr(self, "active_impl", self.impl), "targets": getattr(self, "targets", [])}

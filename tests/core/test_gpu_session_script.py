@@ -29,3 +29,12 @@ def test_probe_settings_say_what_they_change():
     assert settings["fast-native-compiled"]["compile"] == "reduce-overhead"
     assert settings["fast-native-bf16"]["bf16"] is True
     assert settings["faithful"]["lora"] == {"impl": "peft"}  # "today's faithful" stays peft's layers
+
+
+def test_the_before_settings_pin_the_layers_as_they_were():
+    settings = _settings()
+    before = {"impl": "native", "dropout_draw": "torch", "reuse_base": False}
+    for name in ("faithful-native", "fast-native", "fast-native-2threads"):
+        assert settings[name]["lora"] == before, name  # the comparison columns must not drift with the defaults
+    assert settings["fast-fastdraw"]["lora"] == {**before, "dropout_draw": "fast"}
+    assert settings["fast-defaults"]["lora"] == {} and settings["faithful-defaults"]["lora"] == {}

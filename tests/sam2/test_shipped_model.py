@@ -41,3 +41,34 @@ def test_lit_needs_fewer_corrections_than_the_baseline_on_hard_videos(registry, 
         if adapter == "lora":
             assert autos > 0
     assert totals["lora"] < totals["none"], totals
+
+
+def test_on_the_embedded_model_the_lora_speed_defaults_change_nothing(registry, shipped):
+    """The fast dropout draw and the base-output reuse act only on inputs of >= 65,536 elements; the tiny
+    model's 8 x 8 image tokens never reach that, so its corrections train bitwise as before them."""
+    import torch
+
+    from litcore.adapters.base_memo import MEMO_MIN
+    from litcore.adapters.dropout_draw import FAST_DRAW_MIN
+
+    video = make_video("hard", 0, num_frames=6)
+    session = shipped.session(next(video_object_episodes([video])))
+    items = session.items()
+    next(items)
+    sample = session.training_sample(next(items))
+    session.close()
+    assert sample.feat.numel() < min(MEMO_MIN, FAST_DRAW_MIN)  # the largest LoRA input: the image tokens
+    weights = {}
+    for name, opts in (("defaults", {}), ("before", {"dropout_draw": "torch", "reuse_base": False})):
+        adapter = registry.create("adapter", "lora", **opts)
+        torch.manual_seed(0)
+        adapter.attach(shipped.adaptable_module(), shipped.adapter_targets("lora"))
+        torch.manual_seed(1)
+        report = registry.create("policy", "every", max_steps=4, patience=100).update(adapter, shipped, sample)
+        weights[name] = (adapter.state_dict(), report.losses)
+        if name == "defaults":
+            assert adapter.describe()["dropout_draw"] == "fast" and adapter.describe()["reuse_base"]
+            assert all(m._memo.out is None for m in adapter.module.modules() if hasattr(m, "_memo"))
+    (a, losses_a), (b, losses_b) = weights["defaults"], weights["before"]
+    assert losses_a == losses_b and len(losses_a) == 4
+    assert all(torch.equal(a[k], b[k]) for k in a)
