@@ -60,6 +60,7 @@ SETTINGS = {
     "fast-native-bf16": {**FAST, "lora": NATIVE, "bf16": True},
     "fast-native-compiled": {**FAST, "lora": NATIVE, "compile": "reduce-overhead"},
     "fast-native-compiled-2threads": {**FAST, "lora": NATIVE, "compile": "reduce-overhead", "threads": 2},
+    "fast-defaults-compiled-2threads": {**FAST, "lora": {}, "compile": "reduce-overhead", "threads": 2},
     "fast-short": {"policy": {"fast": True, **SHORT}, "loss_size": "native", "lora": PEFT},  # 4x lr, <= 10 steps
     # `--method lit-auto` with its defaults; the policy is reset per sample, so every update searches
     "lit-auto": {"policy_name": "calibrated", "policy": {}, "loss_size": "image"},  # (its default LoRA: native)

@@ -48,8 +48,8 @@ class BaseMemo:
         versions = tuple(p._version for p in params)
         memo = self.x
         if (memo is not None and versions == self.versions and memo._version == self.x_version
-                and memo.shape == x.shape and memo.dtype == x.dtype and memo.device == x.device
-                and (memo is x or torch.equal(memo, x))):
+                and memo.shape == x.shape and memo.stride() == x.stride()  # strides: the same kernel path
+                and memo.dtype == x.dtype and memo.device == x.device and (memo is x or torch.equal(memo, x))):
             return self.out, False
         self.out = compute()
         self.x, self.x_version, self.versions = x, x._version, versions

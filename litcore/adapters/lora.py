@@ -81,7 +81,7 @@ class LoraAdapter(Adapter):
             odd = next(n for n in names if not isinstance(subs[n], NATIVE))
             what = asked[0]
             raise AdapterError(f"lora: {what} takes Linear and Conv layers; target {odd!r} is a "
-                               f"{type(subs[odd]).__name__} (use impl=peft or impl=auto with dropout_at=input)")
+                               f"{type(subs[odd]).__name__} (leave {what} out, and impl=auto sends it to peft)")
         self.active_impl = "native" if self.impl == "native" or (self.impl == "auto" and native) else "peft"
         # auto: the fast draw wherever the core's layers run (peft's layers draw their own masks)
         self.active_draw = "fast" if self.active_impl == "native" and self.dropout_draw != "torch" else "torch"
@@ -110,7 +110,8 @@ class LoraAdapter(Adapter):
         return [layer.weight for layer in self._base_layers]
 
     def describe(self) -> dict[str, Any]:
-        return {**super().describe(), "rank": self.rank, "alpha": self.alpha,
-                "dropout": self.dropout, "dropout_at": self.dropout_at, "dropout_draw": getattr(self, "active_draw", self.dropout_draw),
-                "reuse_base": self.reuse_base and getattr(self, "active_impl", self.impl) != "peft",
-                "impl": getattr(self, "active_impl", self.impl), "targets": getattr(self, "targets", [])}
+        impl = getattr(self, "active_impl", self.impl)
+        return {**super().describe(), "rank": self.rank, "alpha": self.alpha, "dropout": self.dropout,
+                "dropout_at": self.dropout_at, "dropout_draw": getattr(self, "active_draw", self.dropout_draw),
+                "reuse_base": self.reuse_base and impl != "peft", "impl": impl,
+                "targets": getattr(self, "targets", [])}

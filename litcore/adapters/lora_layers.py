@@ -61,7 +61,6 @@ class _LoraLayer(nn.Module):
             return compute(), True
         return self._memo.output(self.base_layer, x, compute)
 
-
     @property
     def weight(self) -> torch.Tensor:  # code that reads `layer.weight` (SAM2 does) still finds the base's
         return self.base_layer.weight
@@ -154,6 +153,6 @@ def inject(module: nn.Module, names: list[str], rank: int, alpha: float, dropout
     for name in order:
         parent_name, _, child = name.rpartition(".")
         parent = module.get_submodule(parent_name) if parent_name else module
-        setattr(parent, child, wrap(getattr(parent, child), rank, alpha, dropout, dropout_at, dropout_draw,
-                                           reuse_base))
+        layer = wrap(getattr(parent, child), rank, alpha, dropout, dropout_at, dropout_draw, reuse_base)
+        setattr(parent, child, layer)
     return module

@@ -87,6 +87,11 @@ def test_the_memo_is_used_only_for_an_equal_input_and_unchanged_weights():
     assert layer._memo.out is not out
     torch.testing.assert_close(y4, y3 + 1.0)
     out = layer._memo.out
+    strided = other.transpose(1, 2).contiguous().transpose(1, 2)  # equal content, other strides: again
+    assert torch.equal(strided, other) and strided.stride() != other.stride()
+    layer(strided)
+    assert layer._memo.out is not out
+    out = layer._memo.out
     with torch.no_grad():  # scoring and revisions (grad mode off) neither use nor fill the memo
         layer(x)
     assert layer._memo.out is out
