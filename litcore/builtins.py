@@ -17,7 +17,8 @@ declare_options(AdapterPool, AdapterPool, LoraAdapter, skip=("member",))
 @hookimpl
 def litcore_register_adapters(register):
     register("none", NoAdapter, description="no adaptation (baseline)")
-    register("lora", LoraAdapter, description="LoRA (rank 4, alpha 4, dropout 0.1; impl=auto|native|peft) on the task's targets")
+    register("lora", LoraAdapter, description="LoRA (rank 4, alpha 4, dropout 0.1; impl=auto|native|peft; "
+             "dropout_draw, reuse_base) on the task's targets")
     register("full", FullFineTune, description="full fine-tuning of the targeted modules (LIT-FT)")
     register("lora-pool", AdapterPool,
              description="up to 3 LoRAs, best proposal chosen by the oracle, spawn when best IoU <= 0.4 (ablation)")
