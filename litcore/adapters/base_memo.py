@@ -10,6 +10,11 @@ element to the one it was computed from (the check reads the input once;
 the product it replaces reads it 128 times over), so training is bitwise
 the same with and without (tests/core/test_base_memo.py).
 
+The base is the same when its weight and bias are the same tensors at the
+same version counts: in-place changes (`copy_`, `load_state_dict`) and
+replaced parameters are seen; writes through `.data`, which bypass the
+version count, are not (nothing in litcore writes a frozen base that way).
+
 Only in training forwards (grad mode on) and only for inputs that need no
 gradient: there a matching input is the rule, while an input that needs a
 gradient can never be reused and a revision's or a score's input is a new
@@ -29,7 +34,7 @@ MEMO_MIN = 1 << 16  # elements of the input; below, the check costs as much as t
 class BaseMemo:
     """One layer's last (input, parameter versions, output)."""
 
-    __slots__ = ("x", "x_version", "versions", "out")
+    __slots__ = ("x", "x_version", "params", "versions", "out")
 
     def __init__(self) -> None:
         self.clear()
@@ -37,6 +42,7 @@ class BaseMemo:
     def clear(self) -> None:
         self.x: torch.Tensor | None = None
         self.x_version = -1
+        self.params: tuple[torch.Tensor, ...] = ()
         self.versions: tuple[int, ...] = ()
         self.out: torch.Tensor | None = None
 
@@ -46,13 +52,14 @@ class BaseMemo:
         if not _applies(x, params):
             return compute(), True
         versions = tuple(p._version for p in params)
+        same_params = len(params) == len(self.params) and all(a is b for a, b in zip(params, self.params))
         memo = self.x
-        if (memo is not None and versions == self.versions and memo._version == self.x_version
+        if (memo is not None and same_params and versions == self.versions and memo._version == self.x_version
                 and memo.shape == x.shape and memo.stride() == x.stride()  # strides: the same kernel path
                 and memo.dtype == x.dtype and memo.device == x.device and (memo is x or torch.equal(memo, x))):
             return self.out, False
         self.out = compute()
-        self.x, self.x_version, self.versions = x, x._version, versions
+        self.x, self.x_version, self.params, self.versions = x, x._version, tuple(params), versions
         return self.out, False
 
 

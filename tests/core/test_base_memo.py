@@ -87,6 +87,15 @@ def test_the_memo_is_used_only_for_an_equal_input_and_unchanged_weights():
     assert layer._memo.out is not out
     torch.testing.assert_close(y4, y3 + 1.0)
     out = layer._memo.out
+    replaced = nn.Parameter(layer.base_layer.bias.detach() + 2.0, requires_grad=False)
+    with torch.no_grad():
+        while replaced._version < layer.base_layer.bias._version:
+            replaced.add_(0.0)
+    assert replaced._version == layer.base_layer.bias._version  # only the identity tells them apart
+    layer.base_layer.bias = replaced
+    layer(other)  # a replaced parameter: computed again
+    assert layer._memo.out is not out
+    out = layer._memo.out
     strided = other.transpose(1, 2).contiguous().transpose(1, 2)  # equal content, other strides: again
     assert torch.equal(strided, other) and strided.stride() != other.stride()
     layer(strided)
